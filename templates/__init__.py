@@ -1,0 +1,1 @@
+"""Everything a person reads: chat message templates, short texts, report templates."""

@@ -1,0 +1,25 @@
+"""Number formatting the Vietnamese way: decimal comma, one decimal, rounded half up."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+
+def percent_value(fraction: Fraction) -> Decimal:
+    """`fraction` as a percentage with one decimal, rounded half up (31/32 -> 96.9)."""
+    exact = Decimal(fraction.numerator * 100) / Decimal(fraction.denominator)
+    return exact.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+def format_number(value: Decimal | int | float) -> str:
+    """A number with a decimal comma and no useless trailing zero ("96,9", "90")."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text.replace(".", ",")
+
+
+def format_percent(value: Fraction | Decimal | int | float) -> str:
+    """A percentage for people: 31/32 -> "96,9%"; a threshold 90 -> "90%"."""
+    if isinstance(value, Fraction):
+        return format(percent_value(value), "f").replace(".", ",") + "%"
+    return format_number(value) + "%"

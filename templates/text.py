@@ -1,0 +1,54 @@
+"""Vietnamese texts: a catalogue of short messages and jinja2 templates of longer ones.
+
+User-facing words live in `messages.vi.yaml` and `chat/*.j2` beside this file, never in code, so
+wording can be fixed (or a province's usage adopted) without touching logic.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import jinja2
+import yaml
+
+from templates.formatting import format_number, format_percent
+
+_ENV = jinja2.Environment(
+    loader=jinja2.PackageLoader("templates", "chat"),
+    autoescape=False,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_ENV.filters["percent"] = format_percent
+_ENV.filters["number"] = format_number
+
+
+@cache
+def _catalogue() -> dict[str, str]:
+    raw = files("templates").joinpath("messages.vi.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(raw)
+    if not isinstance(data, dict):
+        raise RuntimeError("templates/messages.vi.yaml must be a mapping")
+    return {str(key): str(value) for key, value in data.items()}
+
+
+@cache
+def _compiled(key: str) -> jinja2.Template:
+    return _ENV.from_string(_catalogue()[key])
+
+
+def t(key: str, /, **params: Any) -> str:
+    """The short message `key` of the catalogue, rendered with `params`."""
+    return _compiled(key).render(**params).strip()
+
+
+def render(name: str, /, **params: Any) -> str:
+    """The chat template `name` (a file under templates/chat/), rendered with `params`."""
+    return _ENV.get_template(name).render(**params).strip()
+
+
+def has(key: str) -> bool:
+    return key in _catalogue()
