@@ -239,3 +239,13 @@ def parse_answers(
         else:
             answers[code] = parse_answer(spec, value)
     return answers
+
+
+def fold(text: str) -> str:
+    """`normalise`d text without diacritics ("Quay lại" -> "quay lai", "Hủy" -> "huy").
+
+    People on phones without a Vietnamese keyboard type commands without accents; matching the
+    folded forms accepts both.
+    """
+    decomposed = unicodedata.normalize("NFD", normalise(text).replace("đ", "d"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,0 +1,513 @@
+"""The assessment itself: menu, resume, each question, evidence, review, result and submission.
+
+Every accepted answer is written through the transaction the engine commits before any reply
+leaves, and belongs to the unit's assessment, so any member of the unit continues where the unit
+stopped.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from conversations.context import Ctx, Option
+from conversations.events import ChoiceKind, IncomingFile, Reply
+from conversations.questionnaire import Questionnaire
+from conversations.screen import Screen, register, show
+from rubric.answers import (
+    Answer,
+    AnswerError,
+    Counts,
+    NotApplicable,
+    Score,
+    YesNo,
+    encode,
+    parse_answer,
+)
+from rubric.loader import all_frameworks, kind
+from rubric.model import AnswerKind, Applicability, Framework
+from rubric.scoring import PointsResult, Result
+from storage.base import Assessment, Unit
+from templates.formatting import format_percent
+from templates.text import render, t
+
+EDITABLE = ("draft", "returned")
+
+
+def _action(name: str) -> Option:
+    return Option(t(f"action.{name}"), f"a:{name}", ChoiceKind.ACTION, t(f"word.{name}"))
+
+
+def default_year(today: date) -> int:
+    """The year being assessed: reports of a year are written up to the end of its next Q1."""
+    return today.year - 1 if today.month <= 3 else today.year
+
+
+def framework_for(year: int, level: str) -> Framework | None:
+    """The framework in force for `year`, preferring the one written for the unit's level."""
+    matching = [fw for fw in all_frameworks() if year in fw.years]
+    for fw in matching:
+        if fw.unit_level in (None, level):
+            return fw
+    return matching[0] if matching else None
+
+
+def questionnaire(unit: Unit, assessment: Assessment) -> Questionnaire:
+    from rubric.loader import load_framework
+
+    return Questionnaire(load_framework(assessment.framework_id), kind(unit.kind))
+
+
+async def _loaded(ctx: Ctx) -> tuple[Unit, Assessment, Questionnaire] | None:
+    unit = await ctx.unit()
+    assessment = await ctx.assessment()
+    if unit is None or assessment is None:
+        return None
+    return unit, assessment, questionnaire(unit, assessment)
+
+
+async def _answers(ctx: Ctx, assessment: Assessment, q: Questionnaire) -> dict[str, Answer]:
+    return q.decode(await ctx.tx.answers(assessment.id))
+
+
+def describe(q: Questionnaire, code: str, answer: Answer) -> str:
+    """An answer in words: "7/10 điểm", "31/32 = 96,9% (đạt, yêu cầu tối thiểu 90%)"."""
+    spec = q.specs[code]
+    match answer:
+        case Score(points):
+            return t("answer_text.score", points=points, max=spec.maximum)
+        case Counts():
+            threshold = spec.indicator.threshold or 0
+            return t("answer_text.counts", achieved=answer.achieved, total=answer.total,
+                     percent=format_percent(answer.fraction), met=answer.meets(threshold),
+                     threshold=format_percent(threshold))
+        case YesNo(met):
+            return t("answer_text.yes" if met else "answer_text.no")
+        case NotApplicable():
+            return t("answer_text.na")
+    raise TypeError(answer)
+
+
+async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
+    """Start or resume the unit's assessment of `year` (one per unit, framework and year)."""
+    unit = await ctx.unit()
+    if unit is None:
+        return [await show(ctx, "start")]
+    framework = framework_for(year, unit.level)
+    if framework is None:
+        return [Reply(t("assess.no_framework", year=year)), await show(ctx, "menu")]
+    assessment = await ctx.tx.get_assessment(unit.id, framework.id, year)
+    if assessment is None:
+        assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
+        await ctx.tx.log("assessment.created", person_id=ctx.person.id, unit_id=unit.id,
+                         assessment_id=assessment.id, data={"framework": framework.id, "year": year})
+    ctx.chat.data["assessment_id"] = assessment.id
+    q = questionnaire(unit, assessment)
+    if assessment.status not in EDITABLE:
+        return [await show(ctx, "status")]
+    answers = await _answers(ctx, assessment, q)
+    if not answers:
+        intro = Reply(t("assess.intro", framework=framework.title, year=year, n=len(q)))
+        return [intro, await show(ctx, "ask", code=q.codes[0])]
+    return [await show(ctx, "resume")]
+
+
+async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
+    """The next unanswered question after `after`, or the result when everything is answered."""
+    loaded = await _loaded(ctx)
+    if loaded is None:
+        return [await show(ctx, "menu")]
+    _, assessment, q = loaded
+    answers = await _answers(ctx, assessment, q)
+    code = q.next_unanswered(after, answers)
+    if code is None:
+        return [await show(ctx, "confirm_submit")]
+    return [await show(ctx, "ask", code=code)]
+
+
+@register
+class Menu(Screen):
+    mode = "menu"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        unit = await ctx.unit()
+        if unit is None:
+            return await show(ctx, "start")
+        year = default_year(ctx.today)
+        framework = framework_for(year, unit.level)
+        existing = framework and await ctx.tx.get_assessment(unit.id, framework.id, year)
+        status = existing.status if existing else None
+        options = [
+            Option(t("menu.assess", year=year, status=status), "o:assess"),
+            Option(t("menu.details"), "o:details"),
+            Option(t("menu.invite"), "o:invite"),
+            Option(t("menu.help"), "o:help"),
+        ]
+        status_text = t(f"status.{status}") if status else None
+        return ctx.prompt(t("menu.text", unit=unit.name, year=year, status_text=status_text),
+                          options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        from conversations.onboarding import create_invite
+
+        unit = await ctx.unit()
+        if value == "o:assess":
+            return await open_assessment(ctx, default_year(ctx.today))
+        if value == "o:details":
+            return [await show(ctx, "details", field=0)]
+        if value == "o:invite" and unit is not None:
+            code = await create_invite(ctx, unit.id)
+            return [Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
+                    await self.prompt(ctx)]
+        if value == "o:help":
+            return [Reply(t("help")), await self.prompt(ctx)]
+        return await super().on_choice(ctx, value)
+
+
+@register
+class Resume(Screen):
+    mode = "resume"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return await show(ctx, "menu")
+        _, assessment, q = loaded
+        answers = await _answers(ctx, assessment, q)
+        code = q.next_unanswered(assessment.cursor, answers)
+        k = q.position(code) if code else len(q)
+        text = t("resume.text", year=assessment.year, answered=len(answers), n=len(q))
+        options = [
+            Option(t("resume.continue", k=k, n=len(q)) if code else t("resume.finish"),
+                   "o:continue"),
+            Option(t("resume.review"), "o:review"),
+            Option(t("resume.restart"), "o:restart"),
+        ]
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        if value == "o:continue":
+            return await go_next(ctx, _before(loaded[2], loaded[1].cursor))
+        if value == "o:review":
+            return [await show(ctx, "review")]
+        if value == "o:restart":
+            return [await show(ctx, "confirm_restart")]
+        return await super().on_choice(ctx, value)
+
+
+def _before(q: Questionnaire, code: str | None) -> str | None:
+    """The code just before `code`, so that "next unanswered after it" may be `code` itself."""
+    if code is None or code not in q.specs:
+        return None
+    return q.previous(code) or q.codes[-1]
+
+
+@register
+class ConfirmRestart(Screen):
+    mode = "confirm_restart"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [Option(t("restart.yes"), "o:yes"), Option(t("restart.no"), "o:no")]
+        return ctx.prompt(t("restart.ask"), options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        _, assessment, q = loaded
+        if value == "o:yes":
+            await ctx.tx.clear_answers(assessment.id)
+            await ctx.tx.set_cursor(assessment.id, None)
+            await ctx.tx.log("assessment.restarted", person_id=ctx.person.id,
+                             unit_id=assessment.unit_id, assessment_id=assessment.id)
+            return [Reply(t("restart.done")), await show(ctx, "ask", code=q.codes[0])]
+        if value == "o:no":
+            return [await show(ctx, "resume")]
+        return await super().on_choice(ctx, value)
+
+
+NAV = ("back", "skip", "review", "pause")
+
+
+@register
+class Ask(Screen):
+    """One indicator (or one item of 3a): its text, maximum or threshold, and how to answer."""
+
+    mode = "ask"
+
+    def _code(self, ctx: Ctx) -> str:
+        return str(ctx.chat.data.get("code"))
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await _loaded(ctx)
+        if loaded is None or self._code(ctx) not in loaded[2].specs:
+            return await show(ctx, "menu")
+        _, assessment, q = loaded
+        code = self._code(ctx)
+        spec = q.specs[code]
+        records = await ctx.tx.answers(assessment.id)
+        current = q.decode(records).get(code)
+        options: list[Option] = []
+        if spec.answer is AnswerKind.SCORE:
+            options += [Option(str(n), f"s:{n}", ChoiceKind.SCORE)
+                        for n in range(spec.maximum or 0, -1, -1)]
+        elif spec.answer is AnswerKind.YES_NO:
+            options += [Option(t("answer_choice.yes"), "o:yes"), Option(t("answer_choice.no"), "o:no")]
+        if spec.applicability is Applicability.OPTIONAL:
+            options.append(Option(t("answer_choice.na"), "o:na"))
+        options += [_action(name) for name in NAV]
+        text = render(
+            "question.j2", k=q.position(code), n=len(q), criterion=q.criterion(code), spec=spec,
+            items=spec.indicator.items, current=describe(q, code, current) if current else None,
+            evidence=records[code].evidence if code in records else "",
+        )
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        if value.startswith("a:"):
+            return await navigate(ctx, value[2:], loaded[2], self._code(ctx))
+        raw = {"o:yes": True, "o:no": False, "o:na": "na"}.get(value)
+        if value.startswith("s:"):
+            raw = value[2:]
+        if raw is None:
+            return await super().on_choice(ctx, value)
+        return await self._accept(ctx, raw, from_button=True)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        return await self._accept(ctx, text, from_button=False)
+
+    async def _accept(self, ctx: Ctx, raw: object, *, from_button: bool) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        unit, assessment, q = loaded
+        if assessment.status not in EDITABLE:
+            return [await show(ctx, "status")]
+        code = self._code(ctx)
+        try:
+            answer = parse_answer(q.specs[code], raw)
+        except AnswerError as exc:
+            return [Reply(exc.message()), await self.prompt(ctx)]
+        await ctx.tx.put_answer(assessment.id, code, encode(answer), ctx.person.id)
+        await ctx.tx.set_cursor(assessment.id, code)
+        await ctx.tx.log("answer.saved", person_id=ctx.person.id, unit_id=unit.id,
+                         assessment_id=assessment.id, data={"code": code, "value": encode(answer)})
+        saved = Reply(t("ask.saved", code=code, answer=describe(q, code, answer)),
+                      replace_previous=from_button)
+        return [saved, await show(ctx, "evidence", code=code)]
+
+
+async def navigate(ctx: Ctx, action: str, q: Questionnaire, code: str) -> list[Reply]:
+    """Back, skip, review or pause from a question."""
+    if action == "back":
+        previous = q.previous(code)
+        if previous is None:
+            return [Reply(t("ask.at_first")), await show(ctx, "ask", code=code)]
+        return [await show(ctx, "ask", code=previous)]
+    if action == "skip":
+        return await _skip(ctx, q, code)
+    if action == "review":
+        return [await show(ctx, "review")]
+    if action == "pause":
+        return [Reply(t("pause.done")), await show(ctx, "menu")]
+    return [Reply(t("error.stale_button")), await show(ctx, "ask", code=code)]
+
+
+async def _skip(ctx: Ctx, q: Questionnaire, code: str) -> list[Reply]:
+    """Leave `code` unanswered and go to the next unanswered question after it."""
+    loaded = await _loaded(ctx)
+    if loaded is None:
+        return [await show(ctx, "menu")]
+    target = q.next_unanswered(code, await _answers(ctx, loaded[1], q))
+    if target is None or target == code:
+        return [Reply(t("ask.skip_last")), await show(ctx, "review")]
+    return [await show(ctx, "ask", code=target)]
+
+
+@register
+class Evidence(Screen):
+    """Optional evidence for the indicator just answered: text paragraphs, photos, documents."""
+
+    mode = "evidence"
+
+    def _code(self, ctx: Ctx) -> str:
+        return str(ctx.chat.data.get("code"))
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [_action("done"), _action("skip"), _action("back")]
+        return ctx.prompt(t("evidence.ask", code=self._code(ctx)), options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value in ("a:done", "a:skip"):
+            return await go_next(ctx, self._code(ctx))
+        if value == "a:back":
+            return [await show(ctx, "ask", code=self._code(ctx))]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        unit, assessment, _ = loaded
+        code = self._code(ctx)
+        records = await ctx.tx.answers(assessment.id)
+        existing = records[code].evidence if code in records else ""
+        if len(existing) + len(text) > ctx.settings.max_evidence_chars:
+            return [Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),
+                    await self.prompt(ctx)]
+        await ctx.tx.append_evidence(assessment.id, code, text.strip(), ctx.person.id)
+        await ctx.tx.log("evidence.added", person_id=ctx.person.id, unit_id=unit.id,
+                         assessment_id=assessment.id, data={"code": code, "chars": len(text)})
+        return [Reply(t("evidence.saved", code=code)), await self.prompt(ctx)]
+
+    async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        unit, assessment, _ = loaded
+        code = self._code(ctx)
+        limit = ctx.settings.max_file_bytes
+        if file.size is not None and file.size > limit:
+            return [Reply(t("evidence.file_too_big", mb=limit // (1024 * 1024))),
+                    await self.prompt(ctx)]
+        count = sum(1 for a in await ctx.tx.attachments(assessment.id) if a.code == code)
+        if count >= ctx.settings.max_files_per_indicator:
+            return [Reply(t("evidence.too_many_files", max=count)), await self.prompt(ctx)]
+        await ctx.tx.add_attachment(assessment.id, code, file.kind, ctx.event.channel,
+                                    file.file_ref, file.file_name, file.mime_type, file.size,
+                                    ctx.person.id)
+        if file.caption:
+            await ctx.tx.append_evidence(assessment.id, code, file.caption.strip(), ctx.person.id)
+        await ctx.tx.log("attachment.added", person_id=ctx.person.id, unit_id=unit.id,
+                         assessment_id=assessment.id, data={"code": code, "kind": file.kind})
+        return [Reply(t("evidence.file_saved", code=code, name=file.file_name or file.kind)),
+                await self.prompt(ctx)]
+
+
+def result_text(q: Questionnaire, assessment: Assessment, result: Result) -> str:
+    """The result screen: total and classification, or each chỉ tiêu and recognition."""
+    name = "result_points.j2" if isinstance(result, PointsResult) else "result_recognition.j2"
+    return render(name, result=result, year=assessment.year, framework=q.framework,
+                  describe=lambda code, answer: describe(q, code, answer))
+
+
+@register
+class Review(Screen):
+    mode = "review"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return await show(ctx, "menu")
+        _, assessment, q = loaded
+        records = await ctx.tx.answers(assessment.id)
+        answers = q.decode(records)
+        result = q.result(answers)
+        text = render("review.j2", q=q, result=result, answers=answers, records=records,
+                      describe=lambda code, answer: describe(q, code, answer),
+                      points=isinstance(result, PointsResult), year=assessment.year,
+                      missing=q.unanswered(answers))
+        options = [Option(t("review.continue"), "o:continue")]
+        if not q.unanswered(answers):
+            options.append(Option(t("review.finish"), "o:finish"))
+        options.append(_action("pause"))
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        if value == "o:continue":
+            return await go_next(ctx, _before(loaded[2], loaded[1].cursor))
+        if value == "o:finish":
+            return [await show(ctx, "confirm_submit")]
+        if value == "a:pause":
+            return [Reply(t("pause.done")), await show(ctx, "menu")]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return [await show(ctx, "menu")]
+        typed = text.strip()
+        for prefix in ("sửa ", "sua "):
+            if typed.casefold().startswith(prefix):
+                typed = typed[len(prefix):]
+        code = loaded[2].resolve_code(typed)
+        if code is None:
+            return [Reply(t("review.unknown_code", typed=text.strip()[:20])), await self.prompt(ctx)]
+        return [await show(ctx, "ask", code=code)]
+
+
+@register
+class ConfirmSubmit(Screen):
+    mode = "confirm_submit"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return await show(ctx, "menu")
+        _, assessment, q = loaded
+        answers = await _answers(ctx, assessment, q)
+        if q.unanswered(answers):
+            return await show(ctx, "review")
+        text = result_text(q, assessment, q.result(answers)) + "\n\n" + t("submit.ask")
+        options = [Option(t("submit.yes"), "o:submit"), Option(t("submit.review"), "o:review"),
+                   Option(t("submit.later"), "o:later")]
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:review":
+            return [await show(ctx, "review")]
+        if value == "o:later":
+            return [Reply(t("pause.done")), await show(ctx, "menu")]
+        if value == "o:submit":
+            return await submit(ctx)
+        return await super().on_choice(ctx, value)
+
+
+async def submit(ctx: Ctx) -> list[Reply]:
+    """Mark the assessment submitted and send its result (the report document joins later)."""
+    loaded = await _loaded(ctx)
+    if loaded is None:
+        return [await show(ctx, "menu")]
+    unit, assessment, q = loaded
+    answers = await _answers(ctx, assessment, q)
+    if q.unanswered(answers):
+        return [await show(ctx, "review")]
+    if assessment.status not in EDITABLE:
+        return [await show(ctx, "status")]
+    await ctx.tx.set_status(assessment.id, "submitted", ctx.person.id)
+    await ctx.tx.log("assessment.submitted", person_id=ctx.person.id, unit_id=unit.id,
+                     assessment_id=assessment.id)
+    summary = result_text(q, assessment, q.result(answers))
+    done = Reply(t("submit.done", unit=unit.name, year=assessment.year,
+                   who=ctx.person.display_name) + "\n\n" + summary)
+    return [done, await show(ctx, "menu")]
+
+
+@register
+class Status(Screen):
+    """A submitted or approved assessment: read-only result."""
+
+    mode = "status"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return await show(ctx, "menu")
+        _, assessment, q = loaded
+        answers = await _answers(ctx, assessment, q)
+        text = t("status.text", year=assessment.year, status=t(f"status.{assessment.status}"))
+        text += "\n\n" + result_text(q, assessment, q.result(answers))
+        return ctx.prompt(text, [Option(t("status.menu"), "o:menu")])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:menu":
+            return [await show(ctx, "menu")]
+        return await super().on_choice(ctx, value)

@@ -1,0 +1,70 @@
+"""What a screen handler works with while one event is handled inside one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from conversations import tokens
+from conversations.events import Choice, ChoiceKind, Event, Reply
+from conversations.settings import Settings
+from storage.base import Assessment, ChatState, Person, Transaction, Unit
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice before it gets its token: the label, the engine's value, its kind."""
+
+    label: str
+    value: str
+    kind: ChoiceKind = ChoiceKind.OPTION
+    typed: str | None = None
+
+
+@dataclass
+class Ctx:
+    tx: Transaction
+    event: Event
+    person: Person
+    chat: ChatState
+    today: date
+    settings: Settings
+
+    async def unit(self) -> Unit | None:
+        if self.chat.unit_id is None:
+            return None
+        return await self.tx.get_unit(self.chat.unit_id)
+
+    async def assessment(self) -> Assessment | None:
+        """The assessment this chat works on (stored in the chat's state, checked by unit)."""
+        assessment_id = self.chat.data.get("assessment_id")
+        if not isinstance(assessment_id, int):
+            return None
+        assessment = await self.tx.get_assessment_by_id(assessment_id)
+        if assessment is None or assessment.unit_id != self.chat.unit_id:
+            return None
+        return assessment
+
+    def goto(self, mode: str, **data: object) -> None:
+        """Move the chat to `mode`, keeping the unit's assessment and replacing the rest."""
+        kept = {key: self.chat.data[key] for key in ("assessment_id",) if key in self.chat.data}
+        self.chat.mode = mode
+        self.chat.data = {**kept, **data}
+
+    def prompt(self, text: str, options: Sequence[Option] = (), **kwargs: object) -> Reply:
+        """A reply asking the current question, its choices tokenised with the chat's nonce.
+
+        The nonce changes only when the question changes (mode and its data), so re-showing the
+        same question after a typing mistake keeps the earlier buttons valid.
+        """
+        state = sorted((k, repr(v)) for k, v in self.chat.data.items() if not k.startswith("_"))
+        key = f"{self.chat.mode}|{state!r}"
+        if self.chat.data.get("_prompt_key") != key or not self.chat.nonce:
+            self.chat.nonce = tokens.new_nonce()
+            self.chat.data["_prompt_key"] = key
+        choices = tuple(
+            Choice(o.label, tokens.make(self.chat.nonce, o.value), o.kind, o.typed)
+            for o in options
+        )
+        return Reply(text=text, choices=choices, **kwargs)  # type: ignore[arg-type]

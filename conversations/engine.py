@@ -1,0 +1,195 @@
+"""The dialogue engine: one event in, replies out, everything in between in one transaction.
+
+Channel-agnostic: adapters in bot/ build `Event`s and render `Reply`s. The engine de-duplicates
+redelivered updates, loads the chat's stored state, lets the current screen handle the event,
+saves the state and commits; only then are the replies returned, so whatever a reply confirms is
+already on disk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+
+from conversations import assessing, onboarding, tokens
+from conversations.context import Ctx
+from conversations.events import Event, EventKind, Reply
+from conversations.screen import current, show
+from conversations.settings import Settings
+from rubric.answers import fold
+from storage.base import ChatState, Person, Repository, Transaction
+from templates.text import t
+
+log = logging.getLogger(__name__)
+
+assert onboarding.Start and assessing.Menu  # the screens register themselves on import
+
+
+class Engine:
+    def __init__(
+        self,
+        repository: Repository,
+        settings: Settings | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.repository = repository
+        self.settings = settings or Settings()
+        self.today = today
+
+    async def handle(self, event: Event) -> list[Reply]:
+        """Handle one event; the replies are returned only after its changes are committed."""
+        try:
+            async with self.repository.transaction() as tx:
+                if event.update_id is not None and not await tx.mark_update(
+                    event.channel, event.update_id
+                ):
+                    return []  # a redelivered update changes nothing
+                person = await tx.upsert_person(event.channel, event.sender.id, event.sender.name)
+                chat = await _chat(tx, event, person)
+                ctx = Ctx(tx, event, person, chat, self.today(), self.settings)
+                replies = await dispatch(ctx)
+                await tx.save_chat(ctx.chat)
+            return replies
+        except Exception:
+            log.exception("engine failed on a %s event of %s", event.kind, event.channel)
+            return [Reply(t("error.internal"))]
+
+
+async def _chat(tx: Transaction, event: Event, person: Person) -> ChatState:
+    """The chat's stored state, with its unit checked against the person's memberships."""
+    units = [m.unit_id for m in await tx.memberships(person.id)]
+    chat = await tx.get_chat(event.channel, event.chat_id)
+    if chat is None:
+        chat = ChatState(event.channel, event.chat_id, person.id)
+        chat.mode = "menu" if units else "start"
+    chat.person_id = person.id
+    if (chat.unit_id is not None and chat.unit_id not in units) or (
+        chat.unit_id is None and units
+    ):  # left the unit (or was removed), or joined one from another chat
+        chat.unit_id = units[0] if units else None
+        chat.data = {}
+        chat.mode = "menu" if units else "start"
+    return chat
+
+
+async def dispatch(ctx: Ctx) -> list[Reply]:
+    event = ctx.event
+    if event.kind is EventKind.COMMAND:
+        return await command(ctx, event.payload)
+    if event.kind is EventKind.CHOICE:
+        parsed = tokens.split(event.payload)
+        if parsed is None or parsed[0] != ctx.chat.nonce:
+            stale = Reply(t("error.stale_button"), notice=t("error.stale_notice"))
+            return [stale, await current(ctx).prompt(ctx)]
+        return await current(ctx).on_choice(ctx, parsed[1])
+    if event.kind is EventKind.FILE and event.file is not None:
+        return await current(ctx).on_file(ctx, event.file)
+    return await text(ctx, event.payload)
+
+
+async def text(ctx: Ctx, typed: str) -> list[Reply]:
+    """Typed text: a command, one of the current question's choices, or an answer."""
+    if len(typed) > ctx.settings.max_text_chars:
+        return [Reply(t("error.too_long", max=ctx.settings.max_text_chars)),
+                await current(ctx).prompt(ctx)]
+    typed = typed.strip()
+    if not typed:
+        return [await current(ctx).prompt(ctx)]
+    if typed.startswith("/"):
+        return await command(ctx, typed[1:])
+    value = await typed_choice(ctx, typed)
+    if value is not None:
+        return await current(ctx).on_choice(ctx, value)
+    word = GLOBAL_WORDS.get(fold(typed))
+    if word is not None:
+        return await command(ctx, word)
+    return await current(ctx).on_text(ctx, typed)
+
+
+async def typed_choice(ctx: Ctx, typed: str) -> str | None:
+    """The value of the current question's choice that `typed` names (by number or label).
+
+    A number picks from the numbered word options, never from scores: where the choices are
+    scores the number typed is the score itself (handled as text by the screen).
+    """
+    reply = await current(ctx).prompt(ctx)
+    chosen = None
+    if typed.isdigit() and not reply.scores and 1 <= int(typed) <= len(reply.options):
+        chosen = reply.options[int(typed) - 1]
+    folded = fold(typed)
+    for choice in reply.choices:
+        if chosen is None and folded in {fold(choice.label), fold(choice.typed or "\0")}:
+            chosen = choice
+    parsed = tokens.split(chosen.token) if chosen else None
+    return parsed[1] if parsed else None
+
+
+GLOBAL_WORDS = {
+    "tro giup": "trogiup",
+    "help": "trogiup",
+    "huy": "huy",
+    "menu": "menu",
+    "xem lai": "xemlai",
+    "tiep tuc": "tieptuc",
+    "tam dung": "tamdung",
+}
+
+
+async def command(ctx: Ctx, line: str) -> list[Reply]:
+    """A command ("danhgia 2024"), typed with a slash or sent by the channel as a command."""
+    name, _, argument = line.strip().partition(" ")
+    name = fold(name.split("@", 1)[0])
+    argument = argument.strip()
+    if name == "start":
+        return await _start(ctx, argument)
+    if name == "trogiup":
+        return [Reply(t("help")), await current(ctx).prompt(ctx)]
+    unit = await ctx.unit()
+    if unit is None:
+        return [Reply(t("error.no_unit")), await show(ctx, "start")]
+    if name in ("huy", "menu"):
+        return [await show(ctx, "menu")]
+    if name == "tamdung":
+        return [Reply(t("pause.done")), await show(ctx, "menu")]
+    if name == "danhgia":
+        return await _assess(ctx, argument)
+    if name == "tieptuc":
+        return await _continue(ctx)
+    if name == "xemlai":
+        if await ctx.assessment() is None:
+            return await _continue(ctx)
+        return [await show(ctx, "review")]
+    if name == "thongtin":
+        return [await show(ctx, "details", field=0)]
+    if name == "moi":
+        code = await onboarding.create_invite(ctx, unit.id)
+        return [Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
+                await current(ctx).prompt(ctx)]
+    return [Reply(t("error.unknown_command", name=name[:30])), await current(ctx).prompt(ctx)]
+
+
+async def _start(ctx: Ctx, argument: str) -> list[Reply]:
+    if argument:
+        joined = await onboarding.join_with_code(ctx, argument)
+        if joined is not None:
+            return joined
+        return [Reply(t("join.invalid")), await current(ctx).prompt(ctx)]
+    return [await show(ctx, "menu" if ctx.chat.unit_id else "start")]
+
+
+async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
+    year = assessing.default_year(ctx.today)
+    if argument:
+        if not argument.isdigit() or not 2020 <= int(argument) <= ctx.today.year + 1:
+            return [Reply(t("error.bad_year", typed=argument[:20], last=ctx.today.year)),
+                    await current(ctx).prompt(ctx)]
+        year = int(argument)
+    return await assessing.open_assessment(ctx, year)
+
+
+async def _continue(ctx: Ctx) -> list[Reply]:
+    assessment = await ctx.assessment()
+    if assessment is None or assessment.status not in assessing.EDITABLE:
+        return await assessing.open_assessment(ctx, assessing.default_year(ctx.today))
+    return [await show(ctx, "resume")]

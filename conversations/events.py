@@ -1,0 +1,98 @@
+"""The engine's contract with every channel: an event in, replies out.
+
+A channel adapter (bot/) turns its update into an `Event` and renders each `Reply` as messages,
+buttons and files. Nothing here knows Telegram, Zalo or a terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class EventKind(StrEnum):
+    COMMAND = "command"  # "/danhgia 2024": payload is the command without the slash
+    TEXT = "text"
+    CHOICE = "choice"  # a button pressed: payload is the choice's opaque token
+    FILE = "file"  # a photo or document: see Event.attachment
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingFile:
+    """A photo or document a person sent, as the channel identifies it."""
+
+    kind: str  # "photo" | "document"
+    file_ref: str  # the channel's file id or URL
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    channel: str
+    chat_id: str
+    sender: Sender
+    kind: EventKind
+    payload: str = ""
+    update_id: str | None = None  # the channel's id for de-duplication of redeliveries
+    file: IncomingFile | None = None
+
+
+class ChoiceKind(StrEnum):
+    OPTION = "option"  # a word choice: text channels number these "1) …"
+    SCORE = "score"  # a score 0..max: text channels say "Nhập điểm từ 0 đến max"
+    ACTION = "action"  # navigation (back, skip, review…): text channels list the word to type
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    label: str
+    token: str  # opaque, short (≤ 64 bytes), checked by the engine against the chat's state
+    kind: ChoiceKind = ChoiceKind.OPTION
+    typed: str | None = None  # for actions: the word a text channel user types instead
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingFile:
+    path: Path
+    name: str
+    caption: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    choices: tuple[Choice, ...] = ()
+    files: tuple[OutgoingFile, ...] = ()
+    replace_previous: bool = False  # edit the previous question message where the channel can
+    notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
+    chat_id: str | None = None  # another chat of the same channel (None: the event's chat)
+
+    @property
+    def options(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.kind is ChoiceKind.OPTION)
+
+    @property
+    def scores(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.kind is ChoiceKind.SCORE)
+
+    @property
+    def actions(self) -> tuple[Choice, ...]:
+        return tuple(c for c in self.choices if c.kind is ChoiceKind.ACTION)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What handling one event produced (replies are returned only after the commit)."""
+
+    replies: list[Reply] = field(default_factory=list)
+    duplicate: bool = False

@@ -1,0 +1,225 @@
+"""First contact and the unit: register a unit, join one with an invite code, fill its details."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from conversations.context import Ctx, Option
+from conversations.events import ChoiceKind, Reply
+from conversations.screen import Screen, register, show
+from rubric.loader import load_kinds
+from storage.base import UNIT_DETAIL_FIELDS, Unit
+from templates.text import t
+
+LEVELS = ("cap-huyen", "cap-tinh")
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CANCEL = Option(t("action.cancel"), "a:cancel", ChoiceKind.ACTION, t("word.cancel"))
+SKIP = Option(t("action.skip"), "a:skip", ChoiceKind.ACTION, t("word.skip"))
+
+
+def new_invite_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+
+
+async def create_invite(ctx: Ctx, unit_id: int, role: str = "staff") -> str:
+    """A fresh invite code for `unit_id`, valid for the configured number of days."""
+    code = new_invite_code()
+    expires = datetime.now(UTC) + timedelta(days=ctx.settings.invite_days)
+    await ctx.tx.create_invite(code, unit_id, role, ctx.person.id, expires)
+    await ctx.tx.log("invite.created", person_id=ctx.person.id, unit_id=unit_id, data={"role": role})
+    return code
+
+
+async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
+    """Join the unit of an invite code; None when `typed` is not a valid code."""
+    invite = await ctx.tx.get_invite(typed.strip().upper())
+    now = datetime.now(UTC)
+    if invite is None or invite.revoked or (invite.expires_at and invite.expires_at < now):
+        return None
+    await ctx.tx.add_membership(invite.unit_id, ctx.person.id, invite.role)
+    await ctx.tx.log(
+        "unit.joined", person_id=ctx.person.id, unit_id=invite.unit_id, data={"role": invite.role}
+    )
+    ctx.chat.unit_id = invite.unit_id
+    ctx.chat.data.pop("assessment_id", None)
+    unit = await ctx.tx.get_unit(invite.unit_id)
+    name = unit.name if unit else ""
+    return [Reply(t("join.done", unit=name, role=t(f"role.{invite.role}"))), await show(ctx, "menu")]
+
+
+@register
+class Start(Screen):
+    mode = "start"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [Option(t("start.register"), "o:register"), Option(t("start.join"), "o:join")]
+        return ctx.prompt(t("start.welcome", name=ctx.person.display_name), options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:register":
+            return [await show(ctx, "reg_name")]
+        if value == "o:join":
+            return [await show(ctx, "join")]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        joined = await join_with_code(ctx, text)
+        return joined if joined is not None else await super().on_text(ctx, text)
+
+
+@register
+class RegisterName(Screen):
+    mode = "reg_name"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        return ctx.prompt(t("reg.name"), [CANCEL])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        return [await show(ctx, "start")] if value == "a:cancel" else await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        name = " ".join(text.split())
+        if not 3 <= len(name) <= 200:
+            return [Reply(t("reg.name_invalid")), await self.prompt(ctx)]
+        return [await show(ctx, "reg_kind", name=name)]
+
+
+@register
+class RegisterKind(Screen):
+    mode = "reg_kind"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [Option(kind.label, f"k:{kind.id}") for kind in load_kinds()]
+        return ctx.prompt(t("reg.kind", name=ctx.chat.data.get("name", "")), [*options, CANCEL])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        kinds = {kind.id for kind in load_kinds()}
+        if value == "a:cancel":
+            return [await show(ctx, "start")]
+        if value.startswith("k:") and value[2:] in kinds:
+            return [await show(ctx, "reg_level", name=ctx.chat.data.get("name"), kind=value[2:])]
+        return await super().on_choice(ctx, value)
+
+
+@register
+class RegisterLevel(Screen):
+    mode = "reg_level"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [Option(t(f"level.{level}"), f"l:{level}") for level in LEVELS]
+        return ctx.prompt(t("reg.level"), [*options, CANCEL])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "a:cancel":
+            return [await show(ctx, "start")]
+        if not (value.startswith("l:") and value[2:] in LEVELS):
+            return await super().on_choice(ctx, value)
+        name, kind = str(ctx.chat.data.get("name")), str(ctx.chat.data.get("kind"))
+        unit = await ctx.tx.create_unit(name, kind, value[2:])
+        await ctx.tx.add_membership(unit.id, ctx.person.id, "staff")
+        await ctx.tx.log("unit.registered", person_id=ctx.person.id, unit_id=unit.id,
+                         data={"name": name, "kind": kind, "level": value[2:]})
+        ctx.chat.unit_id = unit.id
+        code = await create_invite(ctx, unit.id)
+        done = Reply(t("reg.done", unit=unit.name, code=code, days=ctx.settings.invite_days))
+        return [done, await show(ctx, "reg_more")]
+
+
+@register
+class RegisterMore(Screen):
+    mode = "reg_more"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        options = [Option(t("reg.details_now"), "o:now"), Option(t("reg.details_later"), "o:later")]
+        return ctx.prompt(t("reg.more"), options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:now":
+            return [await show(ctx, "details", field=0)]
+        if value == "o:later":
+            return [await show(ctx, "menu")]
+        return await super().on_choice(ctx, value)
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^[0-9 +().-]{8,20}$")
+
+
+def clean_detail(field: str, text: str) -> str | int | None:
+    """The typed value of a unit detail, or None when it does not fit the field."""
+    value = " ".join(text.split())
+    if field == "member_count":
+        return int(value) if value.isdigit() and 0 < int(value) <= 1_000_000 else None
+    if field == "email":
+        return value if _EMAIL.match(value) else None
+    if field == "phone":
+        return value if _PHONE.match(value) else None
+    return value if 0 < len(value) <= 300 else None
+
+
+@register
+class Details(Screen):
+    """The unit's details for the report, one at a time; each can be skipped and filled later."""
+
+    mode = "details"
+
+    def _field(self, ctx: Ctx) -> str:
+        index = ctx.chat.data.get("field", 0)
+        return UNIT_DETAIL_FIELDS[index if isinstance(index, int) else 0]
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        unit = await ctx.unit()
+        field = self._field(ctx)
+        current = getattr(unit, field, None) if unit else None
+        index = UNIT_DETAIL_FIELDS.index(field) + 1
+        text = t("details.ask", label=t(f"detail.{field}"), hint=t(f"detail_hint.{field}"),
+                 current=current, k=index, n=len(UNIT_DETAIL_FIELDS))
+        return ctx.prompt(text, [SKIP, CANCEL])
+
+    async def _advance(self, ctx: Ctx) -> list[Reply]:
+        index = UNIT_DETAIL_FIELDS.index(self._field(ctx)) + 1
+        if index < len(UNIT_DETAIL_FIELDS):
+            return [await show(ctx, "details", field=index)]
+        return [Reply(t("details.done")), await show(ctx, "menu")]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "a:skip":
+            return await self._advance(ctx)
+        if value == "a:cancel":
+            return [await show(ctx, "menu")]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        field = self._field(ctx)
+        value = clean_detail(field, text)
+        unit = await ctx.unit()
+        if value is None or unit is None:
+            return [Reply(t("details.invalid", label=t(f"detail.{field}"),
+                            hint=t(f"detail_hint.{field}"))), await self.prompt(ctx)]
+        await ctx.tx.update_unit(unit.id, {field: value})
+        await ctx.tx.log("unit.updated", person_id=ctx.person.id, unit_id=unit.id,
+                         data={"field": field, "value": value})
+        return await self._advance(ctx)
+
+
+@register
+class Join(Screen):
+    mode = "join"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        return ctx.prompt(t("join.ask"), [CANCEL])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        return [await show(ctx, "start")] if value == "a:cancel" else await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        joined = await join_with_code(ctx, text)
+        return joined if joined is not None else [Reply(t("join.invalid")), await self.prompt(ctx)]
+
+
+def unit_missing_details(unit: Unit) -> list[str]:
+    """Labels of the report details the unit has not filled in yet."""
+    return [t(f"detail.{f}") for f in UNIT_DETAIL_FIELDS
+            if f != "signer_authority" and getattr(unit, f) in (None, "")]

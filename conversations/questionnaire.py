@@ -1,0 +1,92 @@
+"""The questionnaire of one framework for one kind of unit: order, navigation and answers.
+
+Pure: built from the rubric, it knows which leaf codes the unit answers (chỉ tiêu whose scope
+excludes the unit are left out and count as "không áp dụng"), where "next" and "back" lead, and
+how stored answers decode into rubric answers for scoring.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from rubric.answers import Answer, AnswerError, LeafSpec, NotApplicable, leaf_specs, parse_answer
+from rubric.model import Applicability, Criterion, Framework, Kind
+from rubric.scoring import Result, evaluate
+from storage.base import AnswerRecord
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    framework: Framework
+    kind: Kind
+
+    @cached_property
+    def specs(self) -> dict[str, LeafSpec]:
+        """Every leaf code asked of this unit, in order."""
+        all_specs = leaf_specs(self.framework, self.kind)
+        return {
+            code: spec
+            for code, spec in all_specs.items()
+            if spec.applicability is not Applicability.NOT_APPLICABLE
+        }
+
+    @cached_property
+    def codes(self) -> list[str]:
+        return list(self.specs)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def position(self, code: str) -> int:
+        """1-based position of `code` ("k" of "k/N")."""
+        return self.codes.index(code) + 1
+
+    def criterion(self, code: str) -> Criterion:
+        return self.framework.criterion_of(self.specs[code].indicator.code)
+
+    def resolve_code(self, typed: str) -> str | None:
+        """The leaf code a person typed ("2b", "3A5", "2.1"), if it is asked of this unit."""
+        wanted = typed.strip().casefold().rstrip(".")
+        return next((code for code in self.codes if code.casefold() == wanted), None)
+
+    def decode(self, records: Mapping[str, AnswerRecord]) -> dict[str, Answer]:
+        """Stored answers as rubric answers, with "không áp dụng" for what is not asked.
+
+        Rows with evidence but no value yet are left out (unanswered).
+        """
+        answers: dict[str, Answer] = {
+            code: NotApplicable()
+            for code, spec in leaf_specs(self.framework, self.kind).items()
+            if spec.applicability is Applicability.NOT_APPLICABLE
+        }
+        for code, record in records.items():
+            spec = self.specs.get(code)
+            if spec is None or record.value is None:
+                continue
+            try:
+                answers[code] = parse_answer(spec, record.value)
+            except AnswerError:
+                continue  # a value the rubric no longer accepts counts as unanswered
+        return answers
+
+    def unanswered(self, answers: Mapping[str, Answer]) -> list[str]:
+        return [code for code in self.codes if code not in answers]
+
+    def next_unanswered(self, after: str | None, answers: Mapping[str, Answer]) -> str | None:
+        """The first unanswered code after `after`, wrapping around; None when all are answered."""
+        start = self.codes.index(after) + 1 if after in self.specs else 0
+        ordered = self.codes[start:] + self.codes[:start]
+        return next((code for code in ordered if code not in answers), None)
+
+    def previous(self, code: str) -> str | None:
+        index = self.codes.index(code)
+        return self.codes[index - 1] if index > 0 else None
+
+    def following(self, code: str) -> str | None:
+        index = self.codes.index(code)
+        return self.codes[index + 1] if index + 1 < len(self.codes) else None
+
+    def result(self, answers: Mapping[str, Answer]) -> Result:
+        return evaluate(self.framework, self.kind, answers)

@@ -1,0 +1,48 @@
+"""Screens: one per dialogue state. Each can show its question and take a choice, text or file.
+
+The chat's stored `mode` names its screen; `show` moves a chat to a screen and returns that
+screen's question, so flows read as "save, then show the next screen".
+"""
+
+from __future__ import annotations
+
+from conversations.context import Ctx
+from conversations.events import IncomingFile, Reply
+from templates.text import t
+
+
+class Screen:
+    """Default behaviour: anything unexpected gets a clear message and the question again."""
+
+    mode = ""
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        raise NotImplementedError
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        return [Reply(t("error.stale_button")), await self.prompt(ctx)]
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        return [Reply(t("error.not_understood")), await self.prompt(ctx)]
+
+    async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
+        return [Reply(t("error.file_not_expected")), await self.prompt(ctx)]
+
+
+SCREENS: dict[str, Screen] = {}
+
+
+def register(screen: type[Screen]) -> type[Screen]:
+    """Class decorator: make the screen reachable by its mode."""
+    SCREENS[screen.mode] = screen()
+    return screen
+
+
+def current(ctx: Ctx) -> Screen:
+    return SCREENS.get(ctx.chat.mode) or SCREENS["start"]
+
+
+async def show(ctx: Ctx, mode: str, **data: object) -> Reply:
+    """Move the chat to `mode` and return that screen's question."""
+    ctx.goto(mode, **data)
+    return await SCREENS[mode].prompt(ctx)

@@ -1,0 +1,260 @@
+"""The repository interface the engine calls: records and one transaction's operations.
+
+The engine knows no SQL: it opens a transaction, reads and writes through these methods, and
+replies only after the transaction has committed. SQLite (aiosqlite) implements it in
+`storage.sqlite`; a PostgreSQL implementation can follow without touching the engine.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+# Unit fields that people fill in (all but name, kind and level may stay empty until the report).
+UNIT_DETAIL_FIELDS = (
+    "parent_agency",  # cơ quan chủ quản, first line of the header
+    "supervising_name",  # cấp trên nhận báo cáo ("Phòng GD&ĐT huyện …")
+    "address",
+    "phone",
+    "email",
+    "member_count",
+    "place_name",  # địa danh of the date line
+    "doc_symbol",  # ký hiệu, e.g. "BC-PGDĐT"
+    "signer_authority",  # e.g. "KT. TRƯỞNG PHÒNG" (empty when the head signs)
+    "signer_title",  # e.g. "PHÓ TRƯỞNG PHÒNG"
+    "signer_name",
+)
+
+ROLES = ("staff", "leader", "supervisor")
+STATUSES = ("draft", "submitted", "approved", "returned")
+
+
+class StorageError(Exception):
+    """Base of the errors a repository raises: the engine catches these, never a driver's own."""
+
+
+class NotFound(StorageError, LookupError):
+    """A write names a record (unit, assessment, invite …) that does not exist."""
+
+
+class ConstraintError(StorageError):
+    """A write breaks a rule of the schema: an unknown reference, a role or status not allowed."""
+
+
+class Duplicate(ConstraintError):
+    """A write would create a second record where one is allowed, e.g. (unit, framework, year)."""
+
+
+@dataclass(slots=True)
+class Unit:
+    id: int
+    name: str
+    kind: str
+    level: str  # "cap-huyen" | "cap-tinh"
+    supervisor_id: int | None = None
+    parent_agency: str | None = None
+    supervising_name: str | None = None
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    member_count: int | None = None
+    place_name: str | None = None
+    doc_symbol: str | None = None
+    signer_authority: str | None = None
+    signer_title: str | None = None
+    signer_name: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Person:
+    id: int
+    channel: str
+    channel_user_id: str
+    display_name: str
+
+
+@dataclass(slots=True)
+class Membership:
+    unit_id: int
+    person_id: int
+    role: str
+
+
+@dataclass(slots=True)
+class Invite:
+    code: str
+    unit_id: int
+    role: str
+    created_by: int | None
+    expires_at: datetime | None
+    revoked: bool
+
+
+@dataclass(slots=True)
+class Assessment:
+    id: int
+    unit_id: int
+    framework_id: str
+    year: int
+    status: str  # one of STATUSES
+    cursor: str | None  # the leaf code where the unit is in the questionnaire
+    submitted_by: int | None = None
+    submitted_at: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class AnswerRecord:
+    code: str
+    value: str | None  # canonical form (rubric.answers.encode); None: evidence only so far
+    evidence: str  # the unit's evidence narrative, paragraphs separated by blank lines
+    answered_by: int | None
+    answered_at: datetime | None
+
+
+@dataclass(slots=True)
+class Attachment:
+    id: int
+    assessment_id: int
+    code: str
+    kind: str  # "photo" | "document"
+    channel: str
+    file_ref: str  # the channel's file id or URL
+    file_name: str | None
+    mime_type: str | None
+    size: int | None
+    uploaded_by: int | None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class ChatState:
+    """Where one chat is in the dialogue (persisted: no in-memory state matters)."""
+
+    channel: str
+    chat_id: str
+    person_id: int
+    mode: str = "start"
+    data: dict[str, Any] = field(default_factory=dict)
+    nonce: str = ""  # changes with every question; buttons carry it (see conversations.tokens)
+    unit_id: int | None = None
+
+
+class Transaction(Protocol):
+    """One atomic unit of work. Everything done through it commits together, or not at all."""
+
+    async def mark_update(self, channel: str, update_id: str) -> bool:
+        """Record a channel update id; False when it was already processed (a redelivery)."""
+
+    async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
+        """The person behind a channel account, created on first contact; name kept current."""
+
+    async def get_person(self, person_id: int) -> Person | None: ...
+
+    async def get_chat(self, channel: str, chat_id: str) -> ChatState | None: ...
+
+    async def save_chat(self, state: ChatState) -> None: ...
+
+    async def create_unit(self, name: str, kind: str, level: str) -> Unit: ...
+
+    async def get_unit(self, unit_id: int) -> Unit | None: ...
+
+    async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
+        """Set some of UNIT_DETAIL_FIELDS (and name, kind, level, supervisor_id)."""
+
+    async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
+        """Add or change the person's role in the unit."""
+
+    async def memberships(self, person_id: int) -> list[Membership]: ...
+
+    async def members(self, unit_id: int) -> list[tuple[Person, str]]:
+        """The unit's people with their roles."""
+
+    async def create_invite(
+        self,
+        code: str,
+        unit_id: int,
+        role: str,
+        created_by: int | None,
+        expires_at: datetime | None,
+    ) -> Invite: ...
+
+    async def get_invite(self, code: str) -> Invite | None: ...
+
+    async def revoke_invite(self, code: str) -> None: ...
+
+    async def get_assessment(
+        self, unit_id: int, framework_id: str, year: int
+    ) -> Assessment | None: ...
+
+    async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None: ...
+
+    async def latest_assessment(self, unit_id: int) -> Assessment | None:
+        """The unit's most recently updated assessment, whatever its status."""
+
+    async def create_assessment(self, unit_id: int, framework_id: str, year: int) -> Assessment:
+        """A new draft; the (unit, framework, year) triple is unique."""
+
+    async def set_cursor(self, assessment_id: int, code: str | None) -> None: ...
+
+    async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
+        """Change the status; "submitted" also records who and when."""
+
+    async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]: ...
+
+    async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
+        """Set the value of an answer (its evidence is kept)."""
+
+    async def append_evidence(
+        self, assessment_id: int, code: str, text: str, person_id: int
+    ) -> None:
+        """Add a paragraph to the answer's evidence (creating the row if needed)."""
+
+    async def clear_answers(self, assessment_id: int) -> None:
+        """Delete every answer, attachment and narrative of the assessment (start over)."""
+
+    async def add_attachment(
+        self,
+        assessment_id: int,
+        code: str,
+        kind: str,
+        channel: str,
+        file_ref: str,
+        file_name: str | None,
+        mime_type: str | None,
+        size: int | None,
+        person_id: int,
+    ) -> Attachment: ...
+
+    async def attachments(self, assessment_id: int) -> list[Attachment]: ...
+
+    async def narratives(self, assessment_id: int) -> dict[str, tuple[str, bool]]:
+        """Section key -> (text, is_draft)."""
+
+    async def put_narrative(
+        self, assessment_id: int, section: str, text: str, is_draft: bool, person_id: int | None
+    ) -> None: ...
+
+    async def log(
+        self,
+        kind: str,
+        *,
+        person_id: int | None = None,
+        unit_id: int | None = None,
+        assessment_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Append to the event log (never updated, never deleted)."""
+
+
+class Repository(Protocol):
+    """A store the engine opens transactions on."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        """An immediate (write-locked) transaction: committed on exit, rolled back on error."""
+
+    async def close(self) -> None: ...

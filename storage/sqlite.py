@@ -1,0 +1,558 @@
+"""The repository on SQLite (aiosqlite): one connection, WAL, transactions serialised in-process.
+
+Every transaction is `BEGIN IMMEDIATE`: it takes the write lock at once, so two processes on one
+file wait for each other (busy_timeout) instead of failing half-way. Timestamps are stored as
+ISO-8601 UTC text with microseconds (they sort as text) and returned as aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from storage.base import (
+    UNIT_DETAIL_FIELDS,
+    AnswerRecord,
+    Assessment,
+    Attachment,
+    ChatState,
+    ConstraintError,
+    Duplicate,
+    Invite,
+    Membership,
+    NotFound,
+    Person,
+    StorageError,
+    Transaction,
+    Unit,
+)
+from storage.migrate import apply_migrations
+
+MEMORY = ":memory:"
+SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
+UNIT_FIELDS = frozenset((*UNIT_DETAIL_FIELDS, "name", "kind", "level", "supervisor_id"))
+_DUPLICATE = frozenset(("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
+
+Params = tuple[Any, ...]
+
+
+def _columns(record: type[Any], table: str = "") -> str:
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + f.name for f in fields(record))
+
+
+_UNIT_COLS = _columns(Unit)
+_PERSON_COLS = _columns(Person)
+_INVITE_COLS = _columns(Invite)
+_ASSESSMENT_COLS = _columns(Assessment)
+_ATTACHMENT_COLS = _columns(Attachment)
+
+
+# --- time and JSON ----------------------------------------------------------------------------
+
+
+def now() -> str:
+    """The current time as stored: ISO-8601 UTC with microseconds."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def to_text(value: datetime | None) -> str | None:
+    """An aware datetime as stored text; a naive one is refused (its zone would be a guess)."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: give a time zone (e.g. datetime.UTC)")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_text(text: str | None) -> datetime | None:
+    """Stored text as an aware UTC datetime."""
+    if text is None:
+        return None
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _json(data: dict[str, Any] | None) -> str:
+    return json.dumps(data or {}, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- rows to records --------------------------------------------------------------------------
+
+
+def _unit(row: sqlite3.Row) -> Unit:
+    values = dict(row)
+    values["created_at"] = from_text(values["created_at"])
+    return Unit(**values)
+
+
+def _person(row: sqlite3.Row) -> Person:
+    return Person(**dict(row))
+
+
+def _invite(row: sqlite3.Row) -> Invite:
+    values = dict(row)
+    values["expires_at"] = from_text(values["expires_at"])
+    values["revoked"] = bool(values["revoked"])
+    return Invite(**values)
+
+
+def _assessment(row: sqlite3.Row) -> Assessment:
+    values = dict(row)
+    for key in ("submitted_at", "created_at", "updated_at"):
+        values[key] = from_text(values[key])
+    return Assessment(**values)
+
+
+def _answer(row: sqlite3.Row) -> AnswerRecord:
+    values = dict(row)
+    values["answered_at"] = from_text(values["answered_at"])
+    return AnswerRecord(**values)
+
+
+def _member(row: sqlite3.Row) -> tuple[Person, str]:
+    values = dict(row)
+    role: str = values.pop("role")
+    return Person(**values), role
+
+
+def _attachment(row: sqlite3.Row) -> Attachment:
+    values = dict(row)
+    values["created_at"] = from_text(values["created_at"])
+    return Attachment(**values)
+
+
+def _chat(row: sqlite3.Row) -> ChatState:
+    values = dict(row)
+    values["data"] = json.loads(values["data"])
+    return ChatState(**values)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """SQLite's integrity errors as the storage's own (the engine knows no driver)."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        if getattr(error, "sqlite_errorname", "") in _DUPLICATE:
+            raise Duplicate(str(error)) from error
+        raise ConstraintError(str(error)) from error
+
+
+class SqliteTransaction:
+    """`storage.base.Transaction` on an aiosqlite connection inside `BEGIN IMMEDIATE`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._connection: aiosqlite.Connection | None = conn
+
+    def end(self) -> None:
+        """Called by the repository when the transaction is over: later use is an error."""
+        self._connection = None
+
+    # --- SQL helpers ----------------------------------------------------------------------
+
+    @property
+    def _conn(self) -> aiosqlite.Connection:
+        if self._connection is None:
+            raise StorageError("the transaction is over: open a new one")
+        return self._connection
+
+    async def _run(self, sql: str, params: Params = ()) -> int:
+        """Execute one write; the number of rows it changed."""
+        with _translated():
+            async with self._conn.execute(sql, params) as cursor:
+                return cursor.rowcount
+
+    async def _one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+        with _translated():
+            async with self._conn.execute(sql, params) as cursor:
+                row: sqlite3.Row | None = await cursor.fetchone()
+                return row
+
+    async def _all(self, sql: str, params: Params = ()) -> Iterable[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cursor:
+            rows: Iterable[sqlite3.Row] = await cursor.fetchall()
+            return rows
+
+    async def _returning(self, sql: str, params: Params) -> sqlite3.Row:
+        row = await self._one(sql, params)
+        if row is None:  # pragma: no cover - RETURNING on a successful insert always has a row
+            raise StorageError(f"no row returned by {sql!r}")
+        return row
+
+    async def _touch(self, assessment_id: int) -> None:
+        """Mark the assessment as changed now; NotFound when there is no such assessment."""
+        changed = await self._run(
+            "UPDATE assessments SET updated_at = ? WHERE id = ?", (now(), assessment_id)
+        )
+        if not changed:
+            raise NotFound(f"no assessment {assessment_id}")
+
+    # --- updates and people -----------------------------------------------------------------
+
+    async def mark_update(self, channel: str, update_id: str) -> bool:
+        changed = await self._run(
+            "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (channel, update_id) DO NOTHING",
+            (channel, update_id, now()),
+        )
+        return changed == 1
+
+    async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
+        row = await self._returning(
+            "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+            f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
+            (channel, channel_user_id, display_name, now()),
+        )
+        return _person(row)
+
+    async def get_person(self, person_id: int) -> Person | None:
+        row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
+        return None if row is None else _person(row)
+
+    # --- chats ------------------------------------------------------------------------------
+
+    async def get_chat(self, channel: str, chat_id: str) -> ChatState | None:
+        row = await self._one(
+            "SELECT channel, chat_id, person_id, mode, data, nonce, unit_id FROM chats"
+            " WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        return None if row is None else _chat(row)
+
+    async def save_chat(self, state: ChatState) -> None:
+        await self._run(
+            "INSERT INTO chats (channel, chat_id, person_id, mode, data, nonce, unit_id,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (channel, chat_id) DO UPDATE SET"
+            " person_id = excluded.person_id, mode = excluded.mode, data = excluded.data,"
+            " nonce = excluded.nonce, unit_id = excluded.unit_id, updated_at = excluded.updated_at",
+            (
+                state.channel,
+                state.chat_id,
+                state.person_id,
+                state.mode,
+                _json(state.data),
+                state.nonce,
+                state.unit_id,
+                now(),
+            ),
+        )
+
+    # --- units and memberships --------------------------------------------------------------
+
+    async def create_unit(self, name: str, kind: str, level: str) -> Unit:
+        row = await self._returning(
+            "INSERT INTO units (name, kind, level, created_at) VALUES (?, ?, ?, ?)"
+            f" RETURNING {_UNIT_COLS}",
+            (name, kind, level, now()),
+        )
+        return _unit(row)
+
+    async def get_unit(self, unit_id: int) -> Unit | None:
+        row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
+        return None if row is None else _unit(row)
+
+    async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
+        unknown = set(fields) - UNIT_FIELDS
+        if unknown:
+            raise ValueError(f"not unit fields: {', '.join(sorted(unknown))}")
+        if fields:  # the names are checked above, so formatting them into the SQL is safe
+            assignments = ", ".join(f"{name} = ?" for name in fields)
+            sql = f"UPDATE units SET {assignments} WHERE id = ?"
+            await self._run(sql, (*fields.values(), unit_id))
+        unit = await self.get_unit(unit_id)
+        if unit is None:
+            raise NotFound(f"no unit {unit_id}")
+        return unit
+
+    async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
+        await self._run(
+            "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (unit_id, person_id) DO UPDATE SET role = excluded.role",
+            (unit_id, person_id, role, now()),
+        )
+
+    async def memberships(self, person_id: int) -> list[Membership]:
+        rows = await self._all(
+            "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
+            " ORDER BY created_at, unit_id",
+            (person_id,),
+        )
+        return [Membership(**dict(row)) for row in rows]
+
+    async def members(self, unit_id: int) -> list[tuple[Person, str]]:
+        rows = await self._all(
+            f"SELECT {_columns(Person, 'p')}, m.role FROM memberships AS m"
+            " JOIN people AS p ON p.id = m.person_id WHERE m.unit_id = ?"
+            " ORDER BY m.created_at, p.id",
+            (unit_id,),
+        )
+        return [_member(row) for row in rows]
+
+    # --- invites ----------------------------------------------------------------------------
+
+    async def create_invite(
+        self,
+        code: str,
+        unit_id: int,
+        role: str,
+        created_by: int | None,
+        expires_at: datetime | None,
+    ) -> Invite:
+        row = await self._returning(
+            "INSERT INTO invites (code, unit_id, role, created_by, expires_at, created_at)"
+            f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {_INVITE_COLS}",
+            (code, unit_id, role, created_by, to_text(expires_at), now()),
+        )
+        return _invite(row)
+
+    async def get_invite(self, code: str) -> Invite | None:
+        row = await self._one(f"SELECT {_INVITE_COLS} FROM invites WHERE code = ?", (code,))
+        return None if row is None else _invite(row)
+
+    async def revoke_invite(self, code: str) -> None:
+        if not await self._run("UPDATE invites SET revoked = 1 WHERE code = ?", (code,)):
+            raise NotFound(f"no invite {code!r}")
+
+    # --- assessments ------------------------------------------------------------------------
+
+    async def get_assessment(self, unit_id: int, framework_id: str, year: int) -> Assessment | None:
+        row = await self._one(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments"
+            " WHERE unit_id = ? AND framework_id = ? AND year = ?",
+            (unit_id, framework_id, year),
+        )
+        return None if row is None else _assessment(row)
+
+    async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
+        row = await self._one(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
+        )
+        return None if row is None else _assessment(row)
+
+    async def latest_assessment(self, unit_id: int) -> Assessment | None:
+        row = await self._one(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE unit_id = ?"
+            " ORDER BY updated_at DESC, id DESC LIMIT 1",
+            (unit_id,),
+        )
+        return None if row is None else _assessment(row)
+
+    async def create_assessment(self, unit_id: int, framework_id: str, year: int) -> Assessment:
+        stamp = now()
+        row = await self._returning(
+            "INSERT INTO assessments (unit_id, framework_id, year, status, created_at, updated_at)"
+            f" VALUES (?, ?, ?, 'draft', ?, ?) RETURNING {_ASSESSMENT_COLS}",
+            (unit_id, framework_id, year, stamp, stamp),
+        )
+        return _assessment(row)
+
+    async def set_cursor(self, assessment_id: int, code: str | None) -> None:
+        await self._touch(assessment_id)
+        await self._run("UPDATE assessments SET cursor = ? WHERE id = ?", (code, assessment_id))
+
+    async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
+        await self._touch(assessment_id)
+        if status == "submitted":
+            sql = (
+                "UPDATE assessments SET status = ?, submitted_by = ?, submitted_at = ? WHERE id = ?"
+            )
+            await self._run(sql, (status, person_id, now(), assessment_id))
+        else:
+            sql = "UPDATE assessments SET status = ? WHERE id = ?"
+            await self._run(sql, (status, assessment_id))
+
+    # --- answers ----------------------------------------------------------------------------
+
+    async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
+        rows = await self._all(
+            "SELECT code, value, evidence, answered_by, answered_at FROM answers"
+            " WHERE assessment_id = ? ORDER BY code",
+            (assessment_id,),
+        )
+        return {row["code"]: _answer(row) for row in rows}
+
+    async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
+        await self._touch(assessment_id)
+        await self._run(
+            "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
+            " value = excluded.value, answered_by = excluded.answered_by,"
+            " answered_at = excluded.answered_at",
+            (assessment_id, code, value, person_id, now()),
+        )
+
+    async def append_evidence(
+        self, assessment_id: int, code: str, text: str, person_id: int
+    ) -> None:
+        """Blank text is ignored; a new row has no value and no answered_by/at (those are the
+        value's: who wrote which evidence is the event log's business)."""
+        paragraph = text.strip()
+        if not paragraph:
+            return
+        await self._touch(assessment_id)
+        await self._run(
+            "INSERT INTO answers (assessment_id, code, value, evidence) VALUES (?, ?, NULL, ?)"
+            " ON CONFLICT (assessment_id, code) DO UPDATE SET evidence = CASE"
+            " WHEN answers.evidence = '' THEN excluded.evidence"
+            " ELSE answers.evidence || char(10, 10) || excluded.evidence END",
+            (assessment_id, code, paragraph),
+        )
+
+    async def clear_answers(self, assessment_id: int) -> None:
+        await self._touch(assessment_id)
+        for table in ("answers", "attachments", "narratives"):
+            await self._run(f"DELETE FROM {table} WHERE assessment_id = ?", (assessment_id,))
+
+    # --- attachments and narratives ---------------------------------------------------------
+
+    async def add_attachment(
+        self,
+        assessment_id: int,
+        code: str,
+        kind: str,
+        channel: str,
+        file_ref: str,
+        file_name: str | None,
+        mime_type: str | None,
+        size: int | None,
+        person_id: int,
+    ) -> Attachment:
+        await self._touch(assessment_id)
+        row = await self._returning(
+            "INSERT INTO attachments (assessment_id, code, kind, channel, file_ref, file_name,"
+            " mime_type, size, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            f" RETURNING {_ATTACHMENT_COLS}",
+            (
+                assessment_id,
+                code,
+                kind,
+                channel,
+                file_ref,
+                file_name,
+                mime_type,
+                size,
+                person_id,
+                now(),
+            ),
+        )
+        return _attachment(row)
+
+    async def attachments(self, assessment_id: int) -> list[Attachment]:
+        rows = await self._all(
+            f"SELECT {_ATTACHMENT_COLS} FROM attachments WHERE assessment_id = ? ORDER BY id",
+            (assessment_id,),
+        )
+        return [_attachment(row) for row in rows]
+
+    async def narratives(self, assessment_id: int) -> dict[str, tuple[str, bool]]:
+        rows = await self._all(
+            "SELECT section, text, is_draft FROM narratives WHERE assessment_id = ?"
+            " ORDER BY section",
+            (assessment_id,),
+        )
+        return {row["section"]: (row["text"], bool(row["is_draft"])) for row in rows}
+
+    async def put_narrative(
+        self, assessment_id: int, section: str, text: str, is_draft: bool, person_id: int | None
+    ) -> None:
+        await self._touch(assessment_id)
+        await self._run(
+            "INSERT INTO narratives (assessment_id, section, text, is_draft, updated_by,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (assessment_id, section)"
+            " DO UPDATE SET text = excluded.text, is_draft = excluded.is_draft,"
+            " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+            (assessment_id, section, text, int(is_draft), person_id, now()),
+        )
+
+    # --- the event log ----------------------------------------------------------------------
+
+    async def log(
+        self,
+        kind: str,
+        *,
+        person_id: int | None = None,
+        unit_id: int | None = None,
+        assessment_id: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        await self._run(
+            "INSERT INTO events (at, kind, person_id, unit_id, assessment_id, data)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (now(), kind, person_id, unit_id, assessment_id, _json(data)),
+        )
+
+
+class SqliteRepository:
+    """`storage.base.Repository` on one aiosqlite connection; open it with `await open(path)`."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str | Path, *, synchronous: str = "FULL") -> SqliteRepository:
+        """Open (creating it and its folders if needed) and migrate the database at `path`."""
+        mode = synchronous.upper()
+        if mode not in SYNCHRONOUS:
+            raise ValueError(
+                f"synchronous must be one of {', '.join(SYNCHRONOUS)}: {synchronous!r}"
+            )
+        if str(path) != MEMORY:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await _configure(conn, mode, in_memory=str(path) == MEMORY)
+            await apply_migrations(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`BEGIN IMMEDIATE`; COMMIT on normal exit, ROLLBACK (and re-raise) on any exception."""
+        async with self._lock:
+            if self._closed:
+                raise StorageError("the repository is closed")
+            await self._conn.execute("BEGIN IMMEDIATE")
+            tx = SqliteTransaction(self._conn)
+            try:
+                yield tx
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+                raise
+            finally:
+                tx.end()
+
+    async def close(self) -> None:
+        """Wait for the running transaction, then close; closing twice is harmless."""
+        async with self._lock:
+            if not self._closed:
+                self._closed = True
+                await self._conn.close()
+
+
+async def _configure(conn: aiosqlite.Connection, synchronous: str, *, in_memory: bool) -> None:
+    conn.row_factory = sqlite3.Row
+    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
+        row = await cursor.fetchone()
+    journal = str(row[0]).lower() if row else ""
+    if journal != "wal" and not in_memory:
+        raise StorageError(f"could not turn on WAL mode (journal_mode is {journal!r})")
+    for pragma in ("foreign_keys = ON", "busy_timeout = 5000", f"synchronous = {synchronous}"):
+        await conn.execute(f"PRAGMA {pragma}")
