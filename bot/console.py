@@ -28,15 +28,18 @@ def _print(replies: Iterable[Reply], out: TextIO) -> None:
     out.flush()
 
 
-async def run_console(db_path: Path, user: str, data_dir: Path,
-                      stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> None:
+async def run_console(
+    db_path: Path, user: str, data_dir: Path, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+) -> None:
     repository = await SqliteRepository.open(db_path)
     engine = Engine(repository, Settings(reports_dir=data_dir / "reports"))
     sender = Sender(id=user, name=user)
     interactive = stdin.isatty()
     loop = asyncio.get_running_loop()
     try:
-        _print(await engine.handle(Event(CHANNEL, user, sender, EventKind.COMMAND, "start")), stdout)
+        _print(
+            await engine.handle(Event(CHANNEL, user, sender, EventKind.COMMAND, "start")), stdout
+        )
         while True:
             if interactive:
                 stdout.write("> ")

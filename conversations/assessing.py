@@ -8,6 +8,7 @@ stopped.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 from conversations.context import Ctx, Option
 from conversations.events import ChoiceKind, IncomingFile, Reply
@@ -76,15 +77,37 @@ def describe(q: Questionnaire, code: str, answer: Answer) -> str:
         case Score(points):
             return t("answer_text.score", points=points, max=spec.maximum)
         case Counts():
-            threshold = spec.indicator.threshold or 0
-            return t("answer_text.counts", achieved=answer.achieved, total=answer.total,
-                     percent=format_percent(answer.fraction), met=answer.meets(threshold),
-                     threshold=format_percent(threshold))
+            threshold = spec.indicator.threshold or Decimal(0)
+            return t(
+                "answer_text.counts",
+                achieved=answer.achieved,
+                total=answer.total,
+                percent=format_percent(answer.fraction),
+                met=answer.meets(threshold),
+                threshold=format_percent(threshold),
+            )
         case YesNo(met):
             return t("answer_text.yes" if met else "answer_text.no")
         case NotApplicable():
             return t("answer_text.na")
     raise TypeError(answer)
+
+
+async def working_year(ctx: Ctx) -> int:
+    """The year this chat works on: its open (editable) assessment's, else the default year."""
+    assessment = await ctx.assessment()
+    if assessment is not None and assessment.status in EDITABLE:
+        return assessment.year
+    return default_year(ctx.today)
+
+
+async def in_progress(ctx: Ctx) -> bool:
+    """True when the chat's assessment is editable and partly answered."""
+    loaded = await _loaded(ctx)
+    if loaded is None or loaded[1].status not in EDITABLE:
+        return False
+    _, assessment, q = loaded
+    return len(q.unanswered(await _answers(ctx, assessment, q))) < len(q)
 
 
 async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
@@ -98,14 +121,19 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
     assessment = await ctx.tx.get_assessment(unit.id, framework.id, year)
     if assessment is None:
         assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
-        await ctx.tx.log("assessment.created", person_id=ctx.person.id, unit_id=unit.id,
-                         assessment_id=assessment.id, data={"framework": framework.id, "year": year})
+        await ctx.tx.log(
+            "assessment.created",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            assessment_id=assessment.id,
+            data={"framework": framework.id, "year": year},
+        )
     ctx.chat.data["assessment_id"] = assessment.id
     q = questionnaire(unit, assessment)
     if assessment.status not in EDITABLE:
         return [await show(ctx, "status")]
     answers = await _answers(ctx, assessment, q)
-    if not answers:
+    if len(q.unanswered(answers)) == len(q):
         intro = Reply(t("assess.intro", framework=framework.title, year=year, n=len(q)))
         return [intro, await show(ctx, "ask", code=q.codes[0])]
     return [await show(ctx, "resume")]
@@ -132,7 +160,7 @@ class Menu(Screen):
         unit = await ctx.unit()
         if unit is None:
             return await show(ctx, "start")
-        year = default_year(ctx.today)
+        year = await working_year(ctx)
         framework = framework_for(year, unit.level)
         existing = framework and await ctx.tx.get_assessment(unit.id, framework.id, year)
         status = existing.status if existing else None
@@ -143,21 +171,24 @@ class Menu(Screen):
             Option(t("menu.help"), "o:help"),
         ]
         status_text = t(f"status.{status}") if status else None
-        return ctx.prompt(t("menu.text", unit=unit.name, year=year, status_text=status_text),
-                          options)
+        return ctx.prompt(
+            t("menu.text", unit=unit.name, year=year, status_text=status_text), options
+        )
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         from conversations.onboarding import create_invite
 
         unit = await ctx.unit()
         if value == "o:assess":
-            return await open_assessment(ctx, default_year(ctx.today))
+            return await open_assessment(ctx, await working_year(ctx))
         if value == "o:details":
             return [await show(ctx, "details", field=0)]
         if value == "o:invite" and unit is not None:
             code = await create_invite(ctx, unit.id)
-            return [Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
-                    await self.prompt(ctx)]
+            return [
+                Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
+                await self.prompt(ctx),
+            ]
         if value == "o:help":
             return [Reply(t("help")), await self.prompt(ctx)]
         return await super().on_choice(ctx, value)
@@ -175,10 +206,12 @@ class Resume(Screen):
         answers = await _answers(ctx, assessment, q)
         code = q.next_unanswered(assessment.cursor, answers)
         k = q.position(code) if code else len(q)
-        text = t("resume.text", year=assessment.year, answered=len(answers), n=len(q))
+        answered = len(q) - len(q.unanswered(answers))
+        text = t("resume.text", year=assessment.year, answered=answered, n=len(q))
         options = [
-            Option(t("resume.continue", k=k, n=len(q)) if code else t("resume.finish"),
-                   "o:continue"),
+            Option(
+                t("resume.continue", k=k, n=len(q)) if code else t("resume.finish"), "o:continue"
+            ),
             Option(t("resume.review"), "o:review"),
             Option(t("resume.restart"), "o:restart"),
         ]
@@ -220,8 +253,12 @@ class ConfirmRestart(Screen):
         if value == "o:yes":
             await ctx.tx.clear_answers(assessment.id)
             await ctx.tx.set_cursor(assessment.id, None)
-            await ctx.tx.log("assessment.restarted", person_id=ctx.person.id,
-                             unit_id=assessment.unit_id, assessment_id=assessment.id)
+            await ctx.tx.log(
+                "assessment.restarted",
+                person_id=ctx.person.id,
+                unit_id=assessment.unit_id,
+                assessment_id=assessment.id,
+            )
             return [Reply(t("restart.done")), await show(ctx, "ask", code=q.codes[0])]
         if value == "o:no":
             return [await show(ctx, "resume")]
@@ -251,16 +288,25 @@ class Ask(Screen):
         current = q.decode(records).get(code)
         options: list[Option] = []
         if spec.answer is AnswerKind.SCORE:
-            options += [Option(str(n), f"s:{n}", ChoiceKind.SCORE)
-                        for n in range(spec.maximum or 0, -1, -1)]
+            options += [
+                Option(str(n), f"s:{n}", ChoiceKind.SCORE) for n in range(spec.maximum or 0, -1, -1)
+            ]
         elif spec.answer is AnswerKind.YES_NO:
-            options += [Option(t("answer_choice.yes"), "o:yes"), Option(t("answer_choice.no"), "o:no")]
+            options += [
+                Option(t("answer_choice.yes"), "o:yes"),
+                Option(t("answer_choice.no"), "o:no"),
+            ]
         if spec.applicability is Applicability.OPTIONAL:
             options.append(Option(t("answer_choice.na"), "o:na"))
         options += [_action(name) for name in NAV]
         text = render(
-            "question.j2", k=q.position(code), n=len(q), criterion=q.criterion(code), spec=spec,
-            items=spec.indicator.items, current=describe(q, code, current) if current else None,
+            "question.j2",
+            k=q.position(code),
+            n=len(q),
+            criterion=q.criterion(code),
+            spec=spec,
+            items=spec.indicator.items,
+            current=describe(q, code, current) if current else None,
             evidence=records[code].evidence if code in records else "",
         )
         return ctx.prompt(text, options)
@@ -295,10 +341,17 @@ class Ask(Screen):
             return [Reply(exc.message()), await self.prompt(ctx)]
         await ctx.tx.put_answer(assessment.id, code, encode(answer), ctx.person.id)
         await ctx.tx.set_cursor(assessment.id, code)
-        await ctx.tx.log("answer.saved", person_id=ctx.person.id, unit_id=unit.id,
-                         assessment_id=assessment.id, data={"code": code, "value": encode(answer)})
-        saved = Reply(t("ask.saved", code=code, answer=describe(q, code, answer)),
-                      replace_previous=from_button)
+        await ctx.tx.log(
+            "answer.saved",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            assessment_id=assessment.id,
+            data={"code": code, "value": encode(answer)},
+        )
+        saved = Reply(
+            t("ask.saved", code=code, answer=describe(q, code, answer)),
+            replace_previous=from_button,
+        )
         return [saved, await show(ctx, "evidence", code=code)]
 
 
@@ -358,11 +411,18 @@ class Evidence(Screen):
         records = await ctx.tx.answers(assessment.id)
         existing = records[code].evidence if code in records else ""
         if len(existing) + len(text) > ctx.settings.max_evidence_chars:
-            return [Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),
-                    await self.prompt(ctx)]
+            return [
+                Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),
+                await self.prompt(ctx),
+            ]
         await ctx.tx.append_evidence(assessment.id, code, text.strip(), ctx.person.id)
-        await ctx.tx.log("evidence.added", person_id=ctx.person.id, unit_id=unit.id,
-                         assessment_id=assessment.id, data={"code": code, "chars": len(text)})
+        await ctx.tx.log(
+            "evidence.added",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            assessment_id=assessment.id,
+            data={"code": code, "chars": len(text)},
+        )
         return [Reply(t("evidence.saved", code=code)), await self.prompt(ctx)]
 
     async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
@@ -373,27 +433,49 @@ class Evidence(Screen):
         code = self._code(ctx)
         limit = ctx.settings.max_file_bytes
         if file.size is not None and file.size > limit:
-            return [Reply(t("evidence.file_too_big", mb=limit // (1024 * 1024))),
-                    await self.prompt(ctx)]
+            return [
+                Reply(t("evidence.file_too_big", mb=limit // (1024 * 1024))),
+                await self.prompt(ctx),
+            ]
         count = sum(1 for a in await ctx.tx.attachments(assessment.id) if a.code == code)
         if count >= ctx.settings.max_files_per_indicator:
             return [Reply(t("evidence.too_many_files", max=count)), await self.prompt(ctx)]
-        await ctx.tx.add_attachment(assessment.id, code, file.kind, ctx.event.channel,
-                                    file.file_ref, file.file_name, file.mime_type, file.size,
-                                    ctx.person.id)
+        await ctx.tx.add_attachment(
+            assessment.id,
+            code,
+            file.kind,
+            ctx.event.channel,
+            file.file_ref,
+            file.file_name,
+            file.mime_type,
+            file.size,
+            ctx.person.id,
+        )
         if file.caption:
             await ctx.tx.append_evidence(assessment.id, code, file.caption.strip(), ctx.person.id)
-        await ctx.tx.log("attachment.added", person_id=ctx.person.id, unit_id=unit.id,
-                         assessment_id=assessment.id, data={"code": code, "kind": file.kind})
-        return [Reply(t("evidence.file_saved", code=code, name=file.file_name or file.kind)),
-                await self.prompt(ctx)]
+        await ctx.tx.log(
+            "attachment.added",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            assessment_id=assessment.id,
+            data={"code": code, "kind": file.kind},
+        )
+        return [
+            Reply(t("evidence.file_saved", code=code, name=file.file_name or file.kind)),
+            await self.prompt(ctx),
+        ]
 
 
 def result_text(q: Questionnaire, assessment: Assessment, result: Result) -> str:
     """The result screen: total and classification, or each chỉ tiêu and recognition."""
     name = "result_points.j2" if isinstance(result, PointsResult) else "result_recognition.j2"
-    return render(name, result=result, year=assessment.year, framework=q.framework,
-                  describe=lambda code, answer: describe(q, code, answer))
+    return render(
+        name,
+        result=result,
+        year=assessment.year,
+        framework=q.framework,
+        describe=lambda code, answer: describe(q, code, answer),
+    )
 
 
 @register
@@ -408,10 +490,17 @@ class Review(Screen):
         records = await ctx.tx.answers(assessment.id)
         answers = q.decode(records)
         result = q.result(answers)
-        text = render("review.j2", q=q, result=result, answers=answers, records=records,
-                      describe=lambda code, answer: describe(q, code, answer),
-                      points=isinstance(result, PointsResult), year=assessment.year,
-                      missing=q.unanswered(answers))
+        text = render(
+            "review.j2",
+            q=q,
+            result=result,
+            answers=answers,
+            records=records,
+            describe=lambda code, answer: describe(q, code, answer),
+            points=isinstance(result, PointsResult),
+            year=assessment.year,
+            missing=q.unanswered(answers),
+        )
         options = [Option(t("review.continue"), "o:continue")]
         if not q.unanswered(answers):
             options.append(Option(t("review.finish"), "o:finish"))
@@ -437,10 +526,13 @@ class Review(Screen):
         typed = text.strip()
         for prefix in ("sửa ", "sua "):
             if typed.casefold().startswith(prefix):
-                typed = typed[len(prefix):]
+                typed = typed[len(prefix) :]
         code = loaded[2].resolve_code(typed)
         if code is None:
-            return [Reply(t("review.unknown_code", typed=text.strip()[:20])), await self.prompt(ctx)]
+            return [
+                Reply(t("review.unknown_code", typed=text.strip()[:20])),
+                await self.prompt(ctx),
+            ]
         return [await show(ctx, "ask", code=code)]
 
 
@@ -457,8 +549,11 @@ class ConfirmSubmit(Screen):
         if q.unanswered(answers):
             return await show(ctx, "review")
         text = result_text(q, assessment, q.result(answers)) + "\n\n" + t("submit.ask")
-        options = [Option(t("submit.yes"), "o:submit"), Option(t("submit.review"), "o:review"),
-                   Option(t("submit.later"), "o:later")]
+        options = [
+            Option(t("submit.yes"), "o:submit"),
+            Option(t("submit.review"), "o:review"),
+            Option(t("submit.later"), "o:later"),
+        ]
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
@@ -483,11 +578,18 @@ async def submit(ctx: Ctx) -> list[Reply]:
     if assessment.status not in EDITABLE:
         return [await show(ctx, "status")]
     await ctx.tx.set_status(assessment.id, "submitted", ctx.person.id)
-    await ctx.tx.log("assessment.submitted", person_id=ctx.person.id, unit_id=unit.id,
-                     assessment_id=assessment.id)
+    await ctx.tx.log(
+        "assessment.submitted",
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        assessment_id=assessment.id,
+    )
     summary = result_text(q, assessment, q.result(answers))
-    done = Reply(t("submit.done", unit=unit.name, year=assessment.year,
-                   who=ctx.person.display_name) + "\n\n" + summary)
+    done = Reply(
+        t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
+        + "\n\n"
+        + summary
+    )
     return [done, await show(ctx, "menu")]
 
 

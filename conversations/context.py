@@ -64,7 +64,6 @@ class Ctx:
             self.chat.nonce = tokens.new_nonce()
             self.chat.data["_prompt_key"] = key
         choices = tuple(
-            Choice(o.label, tokens.make(self.chat.nonce, o.value), o.kind, o.typed)
-            for o in options
+            Choice(o.label, tokens.make(self.chat.nonce, o.value), o.kind, o.typed) for o in options
         )
         return Reply(text=text, choices=choices, **kwargs)  # type: ignore[arg-type]

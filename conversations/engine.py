@@ -23,7 +23,7 @@ from templates.text import t
 
 log = logging.getLogger(__name__)
 
-assert onboarding.Start and assessing.Menu  # the screens register themselves on import
+__all__ = ["Engine", "onboarding"]  # importing onboarding and assessing registers their screens
 
 
 class Engine:
@@ -91,8 +91,10 @@ async def dispatch(ctx: Ctx) -> list[Reply]:
 async def text(ctx: Ctx, typed: str) -> list[Reply]:
     """Typed text: a command, one of the current question's choices, or an answer."""
     if len(typed) > ctx.settings.max_text_chars:
-        return [Reply(t("error.too_long", max=ctx.settings.max_text_chars)),
-                await current(ctx).prompt(ctx)]
+        return [
+            Reply(t("error.too_long", max=ctx.settings.max_text_chars)),
+            await current(ctx).prompt(ctx),
+        ]
     typed = typed.strip()
     if not typed:
         return [await current(ctx).prompt(ctx)]
@@ -164,8 +166,10 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
         return [await show(ctx, "details", field=0)]
     if name == "moi":
         code = await onboarding.create_invite(ctx, unit.id)
-        return [Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
-                await current(ctx).prompt(ctx)]
+        return [
+            Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
+            await current(ctx).prompt(ctx),
+        ]
     return [Reply(t("error.unknown_command", name=name[:30])), await current(ctx).prompt(ctx)]
 
 
@@ -175,21 +179,24 @@ async def _start(ctx: Ctx, argument: str) -> list[Reply]:
         if joined is not None:
             return joined
         return [Reply(t("join.invalid")), await current(ctx).prompt(ctx)]
-    return [await show(ctx, "menu" if ctx.chat.unit_id else "start")]
+    if ctx.chat.unit_id is None:
+        return [await show(ctx, "start")]
+    if await assessing.in_progress(ctx):
+        return [await show(ctx, "resume")]  # back where the unit stopped
+    return [await show(ctx, "menu")]
 
 
 async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
     year = assessing.default_year(ctx.today)
     if argument:
         if not argument.isdigit() or not 2020 <= int(argument) <= ctx.today.year + 1:
-            return [Reply(t("error.bad_year", typed=argument[:20], last=ctx.today.year)),
-                    await current(ctx).prompt(ctx)]
+            return [
+                Reply(t("error.bad_year", typed=argument[:20], last=ctx.today.year)),
+                await current(ctx).prompt(ctx),
+            ]
         year = int(argument)
     return await assessing.open_assessment(ctx, year)
 
 
 async def _continue(ctx: Ctx) -> list[Reply]:
-    assessment = await ctx.assessment()
-    if assessment is None or assessment.status not in assessing.EDITABLE:
-        return await assessing.open_assessment(ctx, assessing.default_year(ctx.today))
-    return [await show(ctx, "resume")]
+    return await assessing.open_assessment(ctx, await assessing.working_year(ctx))

@@ -28,7 +28,9 @@ async def create_invite(ctx: Ctx, unit_id: int, role: str = "staff") -> str:
     code = new_invite_code()
     expires = datetime.now(UTC) + timedelta(days=ctx.settings.invite_days)
     await ctx.tx.create_invite(code, unit_id, role, ctx.person.id, expires)
-    await ctx.tx.log("invite.created", person_id=ctx.person.id, unit_id=unit_id, data={"role": role})
+    await ctx.tx.log(
+        "invite.created", person_id=ctx.person.id, unit_id=unit_id, data={"role": role}
+    )
     return code
 
 
@@ -46,7 +48,10 @@ async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
     ctx.chat.data.pop("assessment_id", None)
     unit = await ctx.tx.get_unit(invite.unit_id)
     name = unit.name if unit else ""
-    return [Reply(t("join.done", unit=name, role=t(f"role.{invite.role}"))), await show(ctx, "menu")]
+    return [
+        Reply(t("join.done", unit=name, role=t(f"role.{invite.role}"))),
+        await show(ctx, "menu"),
+    ]
 
 
 @register
@@ -77,7 +82,11 @@ class RegisterName(Screen):
         return ctx.prompt(t("reg.name"), [CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        return [await show(ctx, "start")] if value == "a:cancel" else await super().on_choice(ctx, value)
+        return (
+            [await show(ctx, "start")]
+            if value == "a:cancel"
+            else await super().on_choice(ctx, value)
+        )
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         name = " ".join(text.split())
@@ -119,8 +128,12 @@ class RegisterLevel(Screen):
         name, kind = str(ctx.chat.data.get("name")), str(ctx.chat.data.get("kind"))
         unit = await ctx.tx.create_unit(name, kind, value[2:])
         await ctx.tx.add_membership(unit.id, ctx.person.id, "staff")
-        await ctx.tx.log("unit.registered", person_id=ctx.person.id, unit_id=unit.id,
-                         data={"name": name, "kind": kind, "level": value[2:]})
+        await ctx.tx.log(
+            "unit.registered",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            data={"name": name, "kind": kind, "level": value[2:]},
+        )
         ctx.chat.unit_id = unit.id
         code = await create_invite(ctx, unit.id)
         done = Reply(t("reg.done", unit=unit.name, code=code, days=ctx.settings.invite_days))
@@ -174,8 +187,14 @@ class Details(Screen):
         field = self._field(ctx)
         current = getattr(unit, field, None) if unit else None
         index = UNIT_DETAIL_FIELDS.index(field) + 1
-        text = t("details.ask", label=t(f"detail.{field}"), hint=t(f"detail_hint.{field}"),
-                 current=current, k=index, n=len(UNIT_DETAIL_FIELDS))
+        text = t(
+            "details.ask",
+            label=t(f"detail.{field}"),
+            hint=t(f"detail_hint.{field}"),
+            current=current,
+            k=index,
+            n=len(UNIT_DETAIL_FIELDS),
+        )
         return ctx.prompt(text, [SKIP, CANCEL])
 
     async def _advance(self, ctx: Ctx) -> list[Reply]:
@@ -196,11 +215,19 @@ class Details(Screen):
         value = clean_detail(field, text)
         unit = await ctx.unit()
         if value is None or unit is None:
-            return [Reply(t("details.invalid", label=t(f"detail.{field}"),
-                            hint=t(f"detail_hint.{field}"))), await self.prompt(ctx)]
+            return [
+                Reply(
+                    t("details.invalid", label=t(f"detail.{field}"), hint=t(f"detail_hint.{field}"))
+                ),
+                await self.prompt(ctx),
+            ]
         await ctx.tx.update_unit(unit.id, {field: value})
-        await ctx.tx.log("unit.updated", person_id=ctx.person.id, unit_id=unit.id,
-                         data={"field": field, "value": value})
+        await ctx.tx.log(
+            "unit.updated",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            data={"field": field, "value": value},
+        )
         return await self._advance(ctx)
 
 
@@ -212,7 +239,11 @@ class Join(Screen):
         return ctx.prompt(t("join.ask"), [CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        return [await show(ctx, "start")] if value == "a:cancel" else await super().on_choice(ctx, value)
+        return (
+            [await show(ctx, "start")]
+            if value == "a:cancel"
+            else await super().on_choice(ctx, value)
+        )
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         joined = await join_with_code(ctx, text)
@@ -221,5 +252,8 @@ class Join(Screen):
 
 def unit_missing_details(unit: Unit) -> list[str]:
     """Labels of the report details the unit has not filled in yet."""
-    return [t(f"detail.{f}") for f in UNIT_DETAIL_FIELDS
-            if f != "signer_authority" and getattr(unit, f) in (None, "")]
+    return [
+        t(f"detail.{f}")
+        for f in UNIT_DETAIL_FIELDS
+        if f != "signer_authority" and getattr(unit, f) in (None, "")
+    ]

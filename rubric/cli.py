@@ -15,9 +15,15 @@ from typing import Any
 
 import yaml
 
-from rubric.answers import AnswerError, parse_answers, to_plain
-from rubric.loader import RubricError, UnknownFramework, framework_ids, kind, load_framework
-from rubric.loader import load_kinds
+from rubric.answers import AnswerError, Counts, parse_answers, to_plain
+from rubric.loader import (
+    RubricError,
+    UnknownFramework,
+    framework_ids,
+    kind,
+    load_framework,
+    load_kinds,
+)
 from rubric.model import Framework, Kind
 from rubric.scoring import PointsResult, RecognitionResult, evaluate
 from templates.formatting import format_percent
@@ -76,9 +82,14 @@ def points_json(framework: Framework, result: PointsResult) -> dict[str, Any]:
                         "score": i.score,
                         "max": i.max,
                         **(
-                            {"items": [{"code": x.code, "score": x.score, "max": x.max}
-                                       for x in i.items]}
-                            if i.items else {}
+                            {
+                                "items": [
+                                    {"code": x.code, "score": x.score, "max": x.max}
+                                    for x in i.items
+                                ]
+                            }
+                            if i.items
+                            else {}
                         ),
                     }
                     for i in c.indicators
@@ -98,15 +109,18 @@ def recognition_json(framework: Framework, result: RecognitionResult) -> dict[st
         "unit_level": framework.unit_level,
         "level": result.level,
         "recognised": result.recognised,
-        "criteria": [{"code": c.code, "title": c.title, "status": str(c.status)}
-                     for c in result.criteria],
+        "criteria": [
+            {"code": c.code, "title": c.title, "status": str(c.status)} for c in result.criteria
+        ],
         "indicators": [
             {
                 "code": j.code,
                 "status": str(j.status),
                 "value": to_plain(j.answer) if j.answer is not None else None,
                 "percent": float(j.percent) if j.percent is not None else None,
-                "percent_text": format_percent(j.percent) if j.percent is not None else None,
+                "percent_text": (
+                    format_percent(j.answer.fraction) if isinstance(j.answer, Counts) else None
+                ),
                 "threshold": float(j.threshold) if j.threshold is not None else None,
             }
             for j in result.judgements
@@ -137,7 +151,9 @@ def build_parser() -> argparse.ArgumentParser:
     score = commands.add_parser("score", help="chấm một tệp câu trả lời, in kết quả JSON")
     score.add_argument("framework", help="mã bộ tiêu chí, ví dụ tt22-2020")
     score.add_argument("answers", help="tệp YAML hoặc JSON: mã chỉ tiêu → câu trả lời")
-    score.add_argument("--unit-kind", default=DEFAULT_KIND, help=f"loại đơn vị (mặc định {DEFAULT_KIND})")
+    score.add_argument(
+        "--unit-kind", default=DEFAULT_KIND, help=f"loại đơn vị (mặc định {DEFAULT_KIND})"
+    )
     return parser
 
 

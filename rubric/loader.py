@@ -52,16 +52,19 @@ def _where(loc: tuple[int | str, ...], data: Any) -> str:
             parts[-1] = f"{parts[-1]}[{step}]" if parts else f"[{step}]"
         else:
             parts.append(str(step))
-        node = node[step] if isinstance(node, dict | list) and _has(node, step) else None
+        node = _child(node, step)
         if isinstance(node, dict) and isinstance(step, int) and "code" in node:
             parts[-1] += f" ({node['code']})"
     return ".".join(parts) or "(tệp)"
 
 
-def _has(node: dict[Any, Any] | list[Any], step: int | str) -> bool:
-    if isinstance(node, list):
-        return isinstance(step, int) and 0 <= step < len(node)
-    return step in node
+def _child(node: Any, step: int | str) -> Any:
+    """The element `step` of a list or mapping, or None when there is none."""
+    if isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node):
+        return node[step]
+    if isinstance(node, dict):
+        return node.get(step)
+    return None
 
 
 def _pydantic_problems(error: ValidationError, data: Any) -> list[str]:

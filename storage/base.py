@@ -145,7 +145,14 @@ class ChatState:
 
 
 class Transaction(Protocol):
-    """One atomic unit of work. Everything done through it commits together, or not at all."""
+    """One atomic unit of work. Everything done through it commits together, or not at all.
+
+    Writes raise `NotFound` for an assessment, unit or invite that does not exist, `Duplicate`
+    for a second (unit, framework, year) assessment or invite code, `ConstraintError` for an
+    unknown reference or a role or status outside ROLES / STATUSES. Datetimes passed in must be
+    aware (a naive one is a ValueError); datetimes returned are aware, in UTC. No method writes
+    to the event log by itself: the engine calls `log`.
+    """
 
     async def mark_update(self, channel: str, update_id: str) -> bool:
         """Record a channel update id; False when it was already processed (a redelivery)."""

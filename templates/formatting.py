@@ -19,7 +19,12 @@ def format_number(value: Decimal | int | float) -> str:
 
 
 def format_percent(value: Fraction | Decimal | int | float) -> str:
-    """A percentage for people: 31/32 -> "96,9%"; a threshold 90 -> "90%"."""
+    """A percentage for people.
+
+    A measured fraction always shows one decimal (31/32 -> "96,9%", 16/32 -> "50,0%"), as the
+    circular's figures are compared at that precision; a threshold from the rubric shows as
+    written (90 -> "90%").
+    """
     if isinstance(value, Fraction):
         return format(percent_value(value), "f").replace(".", ",") + "%"
     return format_number(value) + "%"

@@ -13,7 +13,8 @@ CREATE TABLE units (
     address           TEXT,
     phone             TEXT,
     email             TEXT,
-    member_count      INTEGER CHECK (member_count IS NULL OR member_count >= 0),
+    member_count      INTEGER CHECK (member_count IS NULL
+                                     OR (typeof(member_count) = 'integer' AND member_count >= 0)),
     place_name        TEXT,
     doc_symbol        TEXT,
     signer_authority  TEXT,

@@ -1,0 +1,381 @@
+"""The SQLite repository against real database files: schema, durability, constraints, semantics."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from storage.base import (
+    Assessment,
+    ChatState,
+    ConstraintError,
+    Duplicate,
+    NotFound,
+    Person,
+    Repository,
+    StorageError,
+    Transaction,
+    Unit,
+)
+from storage.migrate import Migration, apply_migrations, load_migrations, split_statements
+from storage.sqlite import SqliteRepository
+
+FRAMEWORK = "tt22-2020"
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "folder" / "hoctap.sqlite3"
+
+
+@pytest.fixture
+async def repo(db_path: Path) -> AsyncIterator[SqliteRepository]:
+    repository = await SqliteRepository.open(db_path)
+    yield repository
+    await repository.close()
+
+
+async def _setup(tx: Transaction) -> tuple[Unit, Person, Assessment]:
+    unit = await tx.create_unit("Trường THCS Kim Đồng", "co-so-giao-duc", "cap-huyen")
+    person = await tx.upsert_person("console", "lan", "Nguyễn Thị Lan")
+    assessment = await tx.create_assessment(unit.id, FRAMEWORK, 2023)
+    return unit, person, assessment
+
+
+async def _seeded(repo: Repository) -> tuple[Unit, Person, Assessment]:
+    async with repo.transaction() as tx:
+        return await _setup(tx)
+
+
+def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Read the file with the plain sqlite3 module, as an outsider would."""
+    with sqlite3.connect(path) as conn:
+        return conn.execute(sql).fetchall()
+
+
+# --- schema and migrations --------------------------------------------------------------------
+
+
+async def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations][:1] == [1]
+    assert migrations[0].name == "0001_initial.sql"
+
+    for _ in range(3):
+        repository = await SqliteRepository.open(db_path)
+        await repository.close()
+
+    rows = _query(db_path, "SELECT version FROM schema_migrations ORDER BY version")
+    assert rows == [(m.version,) for m in migrations]
+    async with aiosqlite.connect(db_path, isolation_level=None) as conn:
+        assert await apply_migrations(conn) == []
+
+
+async def test_open_creates_the_parent_folders_and_every_table(
+    repo: SqliteRepository, db_path: Path
+) -> None:
+    assert db_path.is_file()
+    tables = {row[0] for row in _query(db_path, "SELECT name FROM sqlite_master")}
+    expected = {
+        "schema_migrations", "units", "people", "memberships", "invites", "assessments",
+        "answers", "attachments", "narratives", "chats", "processed_updates", "events",
+        "memberships_by_person", "assessments_by_unit_updated", "events_by_assessment",
+        "events_no_update", "events_no_delete",
+    }  # fmt: skip
+    assert expected <= tables
+
+
+async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
+    good = load_migrations()[0]
+    bad = Migration(2, "0002_bad.sql", "CREATE TABLE half (x INTEGER);\nNOT SQL AT ALL;\n")
+    async with aiosqlite.connect(tmp_path / "m.sqlite3", isolation_level=None) as conn:
+        with pytest.raises(sqlite3.OperationalError):
+            await apply_migrations(conn, [good, bad])
+        assert not conn.in_transaction
+        async with conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'") as cur:
+            assert await cur.fetchall() == []
+        async with conn.execute("SELECT version FROM schema_migrations") as cur:
+            assert [tuple(row) for row in await cur.fetchall()] == [(1,)]
+
+
+def test_split_statements_keeps_triggers_whole() -> None:
+    sql = (
+        "-- a comment; with a semicolon\nCREATE TABLE t (x);\n"
+        "CREATE TRIGGER t_no BEFORE DELETE ON t\nBEGIN\n  SELECT RAISE(ABORT, 'no; never');\nEND;\n"
+        "-- trailing comment\n"
+    )
+    statements = split_statements(sql)
+    assert len(statements) == 2
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
+    with pytest.raises(ValueError, match="incomplete"):
+        split_statements("CREATE TABLE t (x)")
+
+
+async def test_wal_mode_and_pragmas(repo: SqliteRepository, db_path: Path) -> None:
+    assert _query(db_path, "PRAGMA journal_mode") == [("wal",)]
+    async with repo.transaction() as tx:
+        with pytest.raises(ConstraintError):  # foreign keys are enforced
+            await tx.add_membership(999, 999, "staff")
+
+
+async def test_synchronous_must_be_a_known_level(db_path: Path) -> None:
+    with pytest.raises(ValueError, match="synchronous"):
+        await SqliteRepository.open(db_path, synchronous="FULL; DROP TABLE units")
+
+
+async def test_in_memory_database_works() -> None:
+    repository = await SqliteRepository.open(":memory:", synchronous="normal")
+    try:
+        unit, _, assessment = await _seeded(repository)
+        async with repository.transaction() as tx:
+            assert await tx.latest_assessment(unit.id) == assessment
+    finally:
+        await repository.close()
+
+
+# --- constraints --------------------------------------------------------------------------
+
+
+async def test_one_assessment_per_unit_framework_and_year(repo: SqliteRepository) -> None:
+    unit, _, first = await _seeded(repo)
+    async with repo.transaction() as tx:
+        with pytest.raises(Duplicate):
+            await tx.create_assessment(unit.id, FRAMEWORK, 2023)
+        # The failed statement does not spoil the transaction.
+        other_year = await tx.create_assessment(unit.id, FRAMEWORK, 2022)
+        other_framework = await tx.create_assessment(unit.id, "tt24-2023-cap-huyen", 2023)
+    async with repo.transaction() as tx:
+        assert await tx.get_assessment(unit.id, FRAMEWORK, 2023) == first
+        assert await tx.get_assessment_by_id(other_year.id) == other_year
+        assert await tx.get_assessment_by_id(other_framework.id) == other_framework
+
+
+async def test_roles_and_statuses_are_checked(repo: SqliteRepository) -> None:
+    unit, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        with pytest.raises(ConstraintError):
+            await tx.add_membership(unit.id, person.id, "boss")
+        with pytest.raises(ConstraintError):
+            await tx.set_status(assessment.id, "finished", person.id)
+        with pytest.raises(NotFound):
+            await tx.set_status(assessment.id + 100, "submitted", person.id)
+
+
+# --- durability and transactions ----------------------------------------------------------
+
+
+async def test_answers_survive_closing_and_reopening(db_path: Path) -> None:
+    repository = await SqliteRepository.open(db_path)
+    _, person, assessment = await _seeded(repository)
+    async with repository.transaction() as tx:
+        await tx.put_answer(assessment.id, "1a", "10", person.id)
+        await tx.append_evidence(assessment.id, "1a", "Kế hoạch số 12/KH-THCS", person.id)
+        await tx.set_cursor(assessment.id, "1b")
+    await repository.close()
+
+    reopened = await SqliteRepository.open(db_path)
+    try:
+        async with reopened.transaction() as tx:
+            answers = await tx.answers(assessment.id)
+            again = await tx.get_assessment_by_id(assessment.id)
+    finally:
+        await reopened.close()
+    assert answers["1a"].value == "10"
+    assert answers["1a"].evidence == "Kế hoạch số 12/KH-THCS"
+    assert answers["1a"].answered_by == person.id
+    assert again is not None and again.cursor == "1b"
+
+
+async def test_rollback_on_exception_leaves_nothing(repo: SqliteRepository, db_path: Path) -> None:
+    with pytest.raises(RuntimeError, match="crash"):
+        async with repo.transaction() as tx:
+            assert await tx.mark_update("telegram", "42")
+            _, person, assessment = await _setup(tx)
+            await tx.put_answer(assessment.id, "1a", "10", person.id)
+            await tx.log("answer", person_id=person.id, assessment_id=assessment.id)
+            raise RuntimeError("crash before commit")
+
+    for table in ("units", "people", "assessments", "answers", "events", "processed_updates"):
+        assert _query(db_path, f"SELECT count(*) FROM {table}") == [(0,)], table
+    async with repo.transaction() as tx:  # the redelivered update is processed afresh
+        assert await tx.mark_update("telegram", "42")
+
+
+async def test_the_transaction_object_is_dead_after_the_block(repo: SqliteRepository) -> None:
+    async with repo.transaction() as tx:
+        pass
+    with pytest.raises(StorageError):
+        await tx.get_person(1)
+
+
+async def test_transactions_are_serialised(repo: SqliteRepository) -> None:
+    _, person, assessment = await _seeded(repo)
+
+    async def answer(code: str) -> None:
+        async with repo.transaction() as tx:
+            await tx.put_answer(assessment.id, code, "1", person.id)
+            await asyncio.sleep(0)  # let the others try to start their transactions
+            await tx.append_evidence(assessment.id, code, f"evidence {code}", person.id)
+
+    await asyncio.gather(*(answer(f"c{i}") for i in range(10)))
+    async with repo.transaction() as tx:
+        answers = await tx.answers(assessment.id)
+    assert sorted(answers) == sorted(f"c{i}" for i in range(10))
+
+
+async def test_closed_repository_refuses_transactions(db_path: Path) -> None:
+    repository = await SqliteRepository.open(db_path)
+    await repository.close()
+    await repository.close()  # harmless
+    with pytest.raises(StorageError, match="closed"):
+        async with repository.transaction():
+            pass
+
+
+# --- semantics ----------------------------------------------------------------------------
+
+
+async def test_mark_update_detects_redelivery(repo: SqliteRepository, db_path: Path) -> None:
+    async with repo.transaction() as tx:
+        assert await tx.mark_update("telegram", "1001") is True
+        assert await tx.mark_update("telegram", "1001") is False
+        assert await tx.mark_update("zalo", "1001") is True  # another channel's ids are apart
+    async with repo.transaction() as tx:
+        assert await tx.mark_update("telegram", "1001") is False
+    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]  # no automatic logging
+
+
+async def test_evidence_is_kept_when_the_answer_changes(repo: SqliteRepository) -> None:
+    _, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        other = await tx.upsert_person("telegram", "77", "Trần Văn Bình")
+        await tx.append_evidence(assessment.id, "2a", "Quyết định 15/QĐ", person.id)
+        first = (await tx.answers(assessment.id))["2a"]
+        await tx.put_answer(assessment.id, "2a", "8", person.id)
+        await tx.append_evidence(assessment.id, "2a", "  Ảnh hội nghị  ", person.id)
+        await tx.append_evidence(assessment.id, "2a", "   ", person.id)  # blank: ignored
+        await tx.put_answer(assessment.id, "2a", "9", other.id)
+        final = (await tx.answers(assessment.id))["2a"]
+    assert (first.value, first.evidence, first.answered_by) == (None, "Quyết định 15/QĐ", None)
+    assert final.value == "9"
+    assert final.answered_by == other.id
+    assert final.evidence == "Quyết định 15/QĐ\n\nẢnh hội nghị"
+
+
+async def test_writes_move_updated_at_and_latest_assessment(repo: SqliteRepository) -> None:
+    unit, person, older = await _seeded(repo)
+    async with repo.transaction() as tx:
+        newer = await tx.create_assessment(unit.id, FRAMEWORK, 2024)
+        assert await tx.latest_assessment(unit.id) == newer
+        await tx.put_answer(older.id, "1a", "5", person.id)
+        latest = await tx.latest_assessment(unit.id)
+    assert latest is not None and latest.id == older.id
+    assert latest.updated_at is not None and older.updated_at is not None
+    assert latest.updated_at > older.updated_at
+    assert latest.updated_at.tzinfo is not None and latest.updated_at.utcoffset() == timedelta(0)
+
+
+async def test_submitting_records_who_and_when(repo: SqliteRepository) -> None:
+    _, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.set_status(assessment.id, "submitted", person.id)
+        submitted = await tx.get_assessment_by_id(assessment.id)
+        await tx.set_status(assessment.id, "returned", None)
+        returned = await tx.get_assessment_by_id(assessment.id)
+    assert submitted is not None and submitted.status == "submitted"
+    assert submitted.submitted_by == person.id
+    assert submitted.submitted_at is not None and submitted.submitted_at.tzinfo is not None
+    assert returned is not None and returned.status == "returned"
+
+
+async def test_clear_answers_starts_over(repo: SqliteRepository) -> None:
+    unit, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        kept = await tx.create_assessment(unit.id, FRAMEWORK, 2022)
+        for target in (assessment, kept):
+            await tx.put_answer(target.id, "1a", "10", person.id)
+            await tx.add_attachment(
+                target.id, "1a", "photo", "telegram", "file-1", "anh.jpg", "image/jpeg", 1024,
+                person.id,
+            )  # fmt: skip
+            await tx.put_narrative(target.id, "uu-diem", "Tích cực", True, person.id)
+        await tx.clear_answers(assessment.id)
+
+        assert await tx.answers(assessment.id) == {}
+        assert await tx.attachments(assessment.id) == []
+        assert await tx.narratives(assessment.id) == {}
+        assert list(await tx.answers(kept.id)) == ["1a"]
+        assert [a.file_name for a in await tx.attachments(kept.id)] == ["anh.jpg"]
+        assert await tx.narratives(kept.id) == {"uu-diem": ("Tích cực", True)}
+        assert await tx.latest_assessment(unit.id) == await tx.get_assessment_by_id(assessment.id)
+
+
+async def test_events_are_append_only(repo: SqliteRepository, db_path: Path) -> None:
+    _, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.log("answer", person_id=person.id, assessment_id=assessment.id, data={"v": "10"})
+        await tx.log("pause")
+    before = _query(db_path, "SELECT * FROM events ORDER BY id")
+    assert [row[2] for row in before] == ["answer", "pause"]
+    assert before[0][6] == '{"v":"10"}' and before[1][6] == "{}"
+
+    for sql in ("UPDATE events SET kind = 'forged'", "DELETE FROM events WHERE id = 1"):
+        with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
+            conn.execute(sql)
+    assert _query(db_path, "SELECT * FROM events ORDER BY id") == before
+
+
+async def test_chat_state_round_trips_as_json(repo: SqliteRepository) -> None:
+    unit, person, _ = await _seeded(repo)
+    state = ChatState(
+        channel="telegram",
+        chat_id="-100123",
+        person_id=person.id,
+        mode="question",
+        data={"code": "3a", "items": [1, 0, 1], "ghi chú": "Đã xong", "nested": {"n": None}},
+        nonce="k3x9",
+        unit_id=unit.id,
+    )
+    async with repo.transaction() as tx:
+        assert await tx.get_chat("telegram", "-100123") is None
+        await tx.save_chat(state)
+    async with repo.transaction() as tx:
+        assert await tx.get_chat("telegram", "-100123") == state
+        state.mode, state.data, state.unit_id = "start", {}, None
+        await tx.save_chat(state)
+    async with repo.transaction() as tx:
+        assert await tx.get_chat("telegram", "-100123") == state
+
+
+async def test_people_units_memberships_and_invites(repo: SqliteRepository) -> None:
+    unit, person, _ = await _seeded(repo)
+    expires = datetime(2030, 1, 1, 7, tzinfo=UTC) + timedelta(hours=7)
+    async with repo.transaction() as tx:
+        renamed = await tx.upsert_person("console", "lan", "Cô Lan")
+        await tx.add_membership(unit.id, person.id, "staff")
+        await tx.add_membership(unit.id, person.id, "leader")  # a change of role
+        updated = await tx.update_unit(unit.id, {"member_count": 32, "place_name": "Ba Vì"})
+        invite = await tx.create_invite("ABC123", unit.id, "staff", person.id, expires)
+        await tx.revoke_invite("ABC123")
+        revoked = await tx.get_invite("ABC123")
+        with pytest.raises(ValueError, match="naive"):
+            await tx.create_invite("X", unit.id, "staff", None, datetime(2030, 1, 1))
+        with pytest.raises(ValueError, match="not unit fields"):
+            await tx.update_unit(unit.id, {"id": 5})
+        with pytest.raises(NotFound):
+            await tx.update_unit(unit.id + 100, {"phone": "0243"})
+        with pytest.raises(ConstraintError):
+            await tx.update_unit(unit.id, {"member_count": "ba mươi"})
+        assert (await tx.update_unit(unit.id, {"member_count": "31"})).member_count == 31
+        assert await tx.members(unit.id) == [(renamed, "leader")]
+        assert [m.role for m in await tx.memberships(person.id)] == ["leader"]
+    assert renamed.id == person.id and renamed.display_name == "Cô Lan"
+    assert (updated.member_count, updated.place_name, updated.name) == (32, "Ba Vì", unit.name)
+    assert invite.expires_at == expires and not invite.revoked
+    assert revoked is not None and revoked.revoked
