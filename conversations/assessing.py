@@ -7,6 +7,7 @@ stopped.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -382,6 +383,9 @@ async def _skip(ctx: Ctx, q: Questionnaire, code: str) -> list[Reply]:
     return [await show(ctx, "ask", code=target)]
 
 
+_LOOKS_LIKE_ANSWER = re.compile(r"^\s*\d+(\s*[/ ]\s*\d+)?\s*%?\s*$")
+
+
 @register
 class Evidence(Screen):
     """Optional evidence for the indicator just answered: text paragraphs, photos, documents."""
@@ -408,6 +412,8 @@ class Evidence(Screen):
             return [await show(ctx, "menu")]
         unit, assessment, _ = loaded
         code = self._code(ctx)
+        if _LOOKS_LIKE_ANSWER.match(text):  # a score typed too early is not evidence
+            return [Reply(t("evidence.looks_like_answer", code=code)), await self.prompt(ctx)]
         records = await ctx.tx.answers(assessment.id)
         existing = records[code].evidence if code in records else ""
         if len(existing) + len(text) > ctx.settings.max_evidence_chars:

@@ -314,3 +314,18 @@ async def test_stranger_cannot_join_with_a_wrong_code(engine: Engine) -> None:
     assert "Mã mời không đúng" in text
     text = await stranger.command("xemlai")
     assert "Bạn chưa thuộc đơn vị nào" in text
+
+
+async def test_a_number_typed_at_the_evidence_step_is_not_saved_as_evidence(
+    engine: Engine,
+) -> None:
+    lan = ChatUser(engine, "lan")
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá")
+    await lan.say("10")
+    text = await lan.say("8")
+    assert "một con số không được lưu làm minh chứng" in text
+    await lan.say("xong")
+    assert "2/17" in lan.question.text
+    async with engine.repository.transaction() as tx:
+        assert (await tx.answers(1))["1a"].evidence == ""
