@@ -6,7 +6,6 @@ Without a subcommand it starts Telegram when TELEGRAM_BOT_TOKEN is set, otherwis
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import logging
 import sys
@@ -41,10 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
         user = args.user if getattr(args, "user", None) else getpass.getuser()
         db = Path(getattr(args, "db", config.db_path))
-        try:
-            asyncio.run(run_console(db, user, config.data_dir))
-        except KeyboardInterrupt:
-            print()
+        run_console(db, user, config.data_dir)
         return 0
     return 2
 

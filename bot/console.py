@@ -18,6 +18,7 @@ from conversations.engine import Engine
 from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
+from templates.text import t
 
 CHANNEL = "console"
 
@@ -28,26 +29,41 @@ def _print(replies: Iterable[Reply], out: TextIO) -> None:
     out.flush()
 
 
-async def run_console(
-    db_path: Path, user: str, data_dir: Path, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout
+def run_console(
+    db_path: Path,
+    user: str,
+    data_dir: Path,
+    stdin: TextIO = sys.stdin,
+    stdout: TextIO = sys.stdout,
 ) -> None:
-    repository = await SqliteRepository.open(db_path)
-    engine = Engine(repository, Settings(reports_dir=data_dir / "reports"))
-    sender = Sender(id=user, name=user)
-    interactive = stdin.isatty()
-    loop = asyncio.get_running_loop()
-    try:
-        _print(
-            await engine.handle(Event(CHANNEL, user, sender, EventKind.COMMAND, "start")), stdout
-        )
-        while True:
-            if interactive:
-                stdout.write("> ")
-                stdout.flush()
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            text = line.rstrip("\r\n")
-            _print(await engine.handle(Event(CHANNEL, user, sender, EventKind.TEXT, text)), stdout)
-    finally:
-        await repository.close()
+    """Chat on `stdin`/`stdout` until end of input or Ctrl-C.
+
+    Lines are read on the main thread (not in an executor) so Ctrl-C interrupts a waiting read at
+    once; each line is handled to completion, committed, then printed.
+    """
+    with asyncio.Runner() as runner:
+        repository = runner.run(SqliteRepository.open(db_path))
+        engine = Engine(repository, Settings(reports_dir=data_dir / "reports"))
+        sender = Sender(id=user, name=user)
+
+        def send(kind: EventKind, text: str) -> None:
+            _print(runner.run(engine.handle(Event(CHANNEL, user, sender, kind, text))), stdout)
+
+        try:
+            send(EventKind.COMMAND, "start")
+            while line := _read(stdin, stdout):
+                send(EventKind.TEXT, line.rstrip("\r\n"))
+        except KeyboardInterrupt:
+            stdout.write("\n")
+        finally:
+            runner.run(repository.close())
+            stdout.write(t("console.bye") + "\n")
+            stdout.flush()
+
+
+def _read(stdin: TextIO, stdout: TextIO) -> str:
+    """One line of input ("" at end of input), with a prompt when a person is typing."""
+    if stdin.isatty():
+        stdout.write("> ")
+        stdout.flush()
+    return stdin.readline()

@@ -135,7 +135,7 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
         return [await show(ctx, "status")]
     answers = await _answers(ctx, assessment, q)
     if len(q.unanswered(answers)) == len(q):
-        intro = Reply(t("assess.intro", framework=framework.title, year=year, n=len(q)))
+        intro = Reply(t("assess.intro", framework=framework.short_title, year=year, n=len(q)))
         return [intro, await show(ctx, "ask", code=q.codes[0])]
     return [await show(ctx, "resume")]
 
@@ -150,6 +150,10 @@ async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
     code = q.next_unanswered(after, answers)
     if code is None:
         return [await show(ctx, "confirm_submit")]
+    if after is not None and after in q.specs and q.position(code) <= q.position(after):
+        missing = q.unanswered(answers)  # wrapped around: say why we go back
+        notice = Reply(t("ask.back_to_skipped", count=len(missing), codes=", ".join(missing)))
+        return [notice, await show(ctx, "ask", code=code)]
     return [await show(ctx, "ask", code=code)]
 
 
@@ -244,7 +248,9 @@ class ConfirmRestart(Screen):
 
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [Option(t("restart.yes"), "o:yes"), Option(t("restart.no"), "o:no")]
-        return ctx.prompt(t("restart.ask"), options)
+        assessment = await ctx.assessment()
+        year = assessment.year if assessment else default_year(ctx.today)
+        return ctx.prompt(t("restart.ask", year=year), options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         loaded = await _loaded(ctx)

@@ -80,7 +80,7 @@ _YES_WORDS = {"có", "co", "đạt", "dat", "yes", "true"}
 _NO_WORDS = {"không", "khong", "không đạt", "khong dat", "chưa", "chưa đạt", "no", "false"}
 _COUNTS = re.compile(r"^\s*(\d+)\s*(?:/|\s|trên|tren|của|cua)\s*(\d+)\s*$")
 _PERCENT = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*%\s*$")
-_INTEGER = re.compile(r"^\s*[+-]?\d+\s*$")
+_SCORE_TEXT = re.compile(r"^([+-]?\d+)(?:\s*/\s*(\d+))?(?:\s*(?:điểm|diem))?$")  # 8, 8/10, 8 điểm
 
 
 def normalise(text: str) -> str:
@@ -98,8 +98,10 @@ def parse_score(code: str, raw: object, maximum: int) -> Score:
         raise AnswerError(code, "score_not_number", max=maximum)
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
-    if isinstance(raw, str) and _INTEGER.match(raw):
-        raw = int(raw)
+    if isinstance(raw, str) and (match := _SCORE_TEXT.match(normalise(raw))):
+        if match.group(2) is not None and int(match.group(2)) != maximum:
+            raise AnswerError(code, "score_wrong_scale", max=maximum)
+        raw = int(match.group(1))
     if isinstance(raw, float) or (isinstance(raw, str) and re.match(r"^\s*\d+[.,]\d+\s*$", raw)):
         raise AnswerError(code, "score_not_whole", max=maximum)
     if not isinstance(raw, int):

@@ -194,3 +194,13 @@ def test_encoded_answers_read_back_the_same(
         spec = leaf_specs(tt24, kind("giao-duc-pho-thong"))["1.3"]
     assert parse_answer(spec, encode(answer)) == answer  # type: ignore[arg-type]
     assert parse_answer(spec, to_plain(answer)) == answer  # type: ignore[arg-type]
+
+
+def test_a_score_typed_as_shown_back_is_accepted() -> None:
+    from rubric.answers import parse_score
+
+    assert parse_score("1a", "8/10", 10).points == 8
+    assert parse_score("1a", "8 điểm", 10).points == 8
+    with pytest.raises(AnswerError) as refused:
+        parse_score("1a", "8/9", 10)
+    assert refused.value.reason == "score_wrong_scale"
