@@ -20,6 +20,7 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
     console = commands.add_parser("console", help="trò chuyện trong cửa sổ dòng lệnh")
     console.add_argument("--db", default=str(config.db_path), help="tệp cơ sở dữ liệu SQLite")
     console.add_argument("--user", default=None, help="tên người dùng (mặc định: tài khoản máy)")
+    commands.add_parser("report", help="soạn báo cáo .docx từ một tệp câu trả lời (xem --help)")
     return parser
 
 
@@ -29,6 +30,11 @@ def main(argv: list[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8")
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(encoding="utf-8", errors="replace")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["report"]:
+        from bot import report_cli
+
+        return report_cli.main(argv[1:])
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

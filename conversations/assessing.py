@@ -8,11 +8,11 @@ stopped.
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from conversations.context import Ctx, Option
-from conversations.events import ChoiceKind, IncomingFile, Reply
+from conversations.events import ChoiceKind, IncomingFile, OutgoingFile, Reply
 from conversations.questionnaire import Questionnaire
 from conversations.screen import Screen, register, show
 from rubric.answers import (
@@ -30,6 +30,16 @@ from rubric.model import AnswerKind, Applicability, Framework
 from rubric.scoring import PointsResult, Result
 from storage.base import Assessment, Unit
 from templates.formatting import format_percent
+from templates.report import (
+    SECTION_KEYS,
+    Narrative,
+    Narratives,
+    ReportData,
+    draft_message,
+    draft_narratives,
+    render_report,
+    summary_text,
+)
 from templates.text import render, t
 
 EDITABLE = ("draft", "returned")
@@ -148,8 +158,12 @@ async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
     _, assessment, q = loaded
     answers = await _answers(ctx, assessment, q)
     code = q.next_unanswered(after, answers)
-    if code is None:
-        return [await show(ctx, "confirm_submit")]
+    if code is None:  # all answered: the result first, then part III's drafts, then submit
+        stored = await ctx.tx.narratives(assessment.id)
+        if all(key in stored for key in SECTION_KEYS):
+            return [await show(ctx, "confirm_submit")]
+        result = Reply(result_text(q, assessment, q.result(answers)))
+        return [result, await show(ctx, "confirm_submit")]
     if after is not None and after in q.specs and q.position(code) <= q.position(after):
         missing = q.unanswered(answers)  # wrapped around: say why we go back
         notice = Reply(t("ask.back_to_skipped", count=len(missing), codes=", ".join(missing)))
@@ -560,6 +574,10 @@ class ConfirmSubmit(Screen):
         answers = await _answers(ctx, assessment, q)
         if q.unanswered(answers):
             return await show(ctx, "review")
+        stored = await ctx.tx.narratives(assessment.id)
+        missing = [key for key in SECTION_KEYS if key not in stored]
+        if missing:
+            return await show(ctx, "narrative", section=missing[0])
         text = result_text(q, assessment, q.result(answers)) + "\n\n" + t("submit.ask")
         options = [
             Option(t("submit.yes"), "o:submit"),
@@ -579,7 +597,7 @@ class ConfirmSubmit(Screen):
 
 
 async def submit(ctx: Ctx) -> list[Reply]:
-    """Mark the assessment submitted and send its result (the report document joins later)."""
+    """Mark the assessment submitted; send the summary and the report (.docx) in the chat."""
     loaded = await _loaded(ctx)
     if loaded is None:
         return [await show(ctx, "menu")]
@@ -596,13 +614,105 @@ async def submit(ctx: Ctx) -> list[Reply]:
         unit_id=unit.id,
         assessment_id=assessment.id,
     )
-    summary = result_text(q, assessment, q.result(answers))
-    done = Reply(
-        t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
-        + "\n\n"
-        + summary
-    )
+    data = await report_data(ctx, unit, assessment, q, submitted=True)
+    folder = ctx.settings.reports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
+    path = render_report(data, folder / name)
+    caption = t("report.caption", year=assessment.year)
+    heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
+    done = Reply(heading + "\n\n" + summary_text(data), files=(OutgoingFile(path, name, caption),))
     return [done, await show(ctx, "menu")]
+
+
+async def report_data(
+    ctx: Ctx, unit: Unit, assessment: Assessment, q: Questionnaire, *, submitted: bool
+) -> ReportData:
+    """Everything the report needs, with drafts for the sections the unit did not write."""
+    records = await ctx.tx.answers(assessment.id)
+    answers = q.decode(records)
+    stored = await ctx.tx.narratives(assessment.id)
+    written = Narratives(
+        **{
+            key: Narrative(text, draft)
+            for key, (text, draft) in stored.items()
+            if key in SECTION_KEYS
+        }
+    )
+    narratives = draft_narratives(
+        q.framework,
+        q.result(answers),
+        written,
+        year=assessment.year,
+        supervising_name=unit.supervising_name or "",
+    )
+    return ReportData(
+        unit=unit,
+        framework=q.framework,
+        year=assessment.year,
+        answers=answers,
+        evidence={code: r.evidence for code, r in records.items() if r.evidence},
+        narratives=narratives,
+        submitted_by=ctx.person.display_name if submitted else "",
+        submitted_at=datetime.now(UTC) if submitted else None,
+    )
+
+
+@register
+class NarrativeSection(Screen):
+    """Section III drafted from the answers: staff accept the draft or type their own text."""
+
+    mode = "narrative"
+
+    def _section(self, ctx: Ctx) -> str:
+        section = str(ctx.chat.data.get("section"))
+        return section if section in SECTION_KEYS else SECTION_KEYS[0]
+
+    async def _draft(self, ctx: Ctx) -> Narrative | None:
+        loaded = await _loaded(ctx)
+        if loaded is None:
+            return None
+        data = await report_data(ctx, *loaded, submitted=False)
+        return data.narratives.get(self._section(ctx))
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        draft = await self._draft(ctx)
+        if draft is None:
+            return await show(ctx, "menu")
+        text = draft_message(self._section(ctx), draft) + "\n\n" + t("narrative.ask")
+        return ctx.prompt(text, [Option(t("narrative.accept"), "o:accept"), _action("review")])
+
+    async def _save(self, ctx: Ctx, text: str) -> list[Reply]:
+        assessment = await ctx.assessment()
+        if assessment is None or assessment.status not in EDITABLE:
+            return [await show(ctx, "menu")]
+        section = self._section(ctx)
+        await ctx.tx.put_narrative(assessment.id, section, text, False, ctx.person.id)
+        await ctx.tx.log(
+            "narrative.saved",
+            person_id=ctx.person.id,
+            unit_id=assessment.unit_id,
+            assessment_id=assessment.id,
+            data={"section": section},
+        )
+        saved = Reply(t("narrative.saved", section=t(f"report.section.{section}")))
+        return [saved, await show(ctx, "confirm_submit")]
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:accept":
+            draft = await self._draft(ctx)
+            return await self._save(ctx, draft.text if draft else "")
+        if value == "a:review":
+            return [await show(ctx, "review")]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        if len(text) > ctx.settings.max_evidence_chars:
+            return [
+                Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),
+                await self.prompt(ctx),
+            ]
+        return await self._save(ctx, text.strip())
 
 
 @register

@@ -12,7 +12,7 @@ SEED_002 = [10, 10, 10, 10, 5, 10, 5, 3, 3, 3, 3, 3, 3, 3, 4, 5, 3]  # 1a … 3c
 
 
 def console(db: Path, user: str, lines: list[str]) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DVHT_DATA_DIR": str(db.parent)}
     return subprocess.run(
         [sys.executable, "-m", "bot", "console", "--db", str(db), "--user", user],
         input="".join(f"{line}\n" for line in lines),
@@ -35,13 +35,17 @@ def test_quit_midway_then_resume_and_finish(tmp_path: Path) -> None:
     assert "Đã lưu 3a1: 3/3 điểm" in first.stdout
     assert "9/17" in first.stdout  # the question it stopped at
 
-    second = console(db, "lan", ["1", *answers(SEED_002[8:]), "1"])
+    narratives = ["1", "1", "1", "1"]  # accept the four drafted sections of part III
+    second = console(db, "lan", ["1", *answers(SEED_002[8:]), *narratives, "1"])
     assert second.returncode == 0, second.stderr
     assert "Đơn vị đang đánh giá dở năm 2023: đã trả lời 8/17 câu." in second.stdout
     assert "Tiếp tục tại câu 9/17" in second.stdout
     assert "Tổng điểm: 93/100" in second.stdout
     assert "Xếp loại: Tốt" in second.stdout
     assert "đã nộp kết quả đánh giá năm 2023" in second.stdout
+    assert (
+        "📄 bao-cao-don-vi-hoc-tap-2023-1-1.docx:" in second.stdout
+    )  # the console prints the path
     assert second.stderr == ""
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from conversations.engine import Engine
 from conversations.events import ChoiceKind, IncomingFile
+from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
 from tests.chat_driver import ChatUser, register_unit
 
@@ -30,7 +31,8 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 async def engine(db_path: Path) -> AsyncIterator[Engine]:
     repository = await SqliteRepository.open(db_path)
-    yield Engine(repository, today=lambda: date(2024, 2, 1))  # default year 2023: TT 22
+    settings = Settings(reports_dir=db_path.parent / "reports")
+    yield Engine(repository, settings, today=lambda: date(2024, 2, 1))  # default year 2023: TT 22
     await repository.close()
 
 
@@ -59,9 +61,23 @@ async def test_full_tt22_assessment_gives_computed_total(engine: Engine) -> None
     assert "Tổng điểm: 93/100" in lan.text
     assert "Xếp loại: Tốt" in lan.text
     assert "Tiêu chí 3. Đánh giá hiệu quả, tác động của xây dựng Đơn vị học tập: 33/40" in lan.text
+    assert "Ưu điểm" in lan.question.text  # section III drafted from the answers
+    await lan.press("Dùng bản nháp này")
+    assert "Tồn tại, hạn chế" in lan.question.text and "3b" in lan.question.text
+    await lan.say("Kinh phí đào tạo, bồi dưỡng còn hạn hẹp.")
+    await lan.press("Dùng bản nháp này")
+    await lan.press("Dùng bản nháp này")
+    assert "Tổng điểm: 93/100" in lan.question.text
     text = await lan.press("Nộp kết quả")
     assert "đã nộp kết quả đánh giá năm 2023" in text
     assert "93/100" in text
+    report = lan.replies[0].files[0]
+    assert report.path.exists() and report.name.endswith(".docx")
+    import docx
+
+    body = "\n".join(p.text for p in docx.Document(str(report.path)).paragraphs)
+    assert "Kinh phí đào tạo, bồi dưỡng còn hạn hẹp." in body
+    assert "Xếp loại: Tốt" in body
 
 
 async def test_full_tt24_assessment_by_counts(engine: Engine) -> None:
