@@ -52,7 +52,7 @@ class Ctx:
         self.chat.mode = mode
         self.chat.data = {**kept, **data}
 
-    def prompt(self, text: str, options: Sequence[Option] = (), **kwargs: object) -> Reply:
+    def prompt(self, text: str, options: Sequence[Option] = ()) -> Reply:
         """A reply asking the current question, its choices tokenised with the chat's nonce.
 
         The nonce changes only when the question changes (mode and its data), so re-showing the
@@ -66,4 +66,4 @@ class Ctx:
         choices = tuple(
             Choice(o.label, tokens.make(self.chat.nonce, o.value), o.kind, o.typed) for o in options
         )
-        return Reply(text=text, choices=choices, **kwargs)  # type: ignore[arg-type]
+        return Reply(text=text, choices=choices)

@@ -81,13 +81,6 @@ class RegisterName(Screen):
     async def prompt(self, ctx: Ctx) -> Reply:
         return ctx.prompt(t("reg.name"), [CANCEL])
 
-    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        return (
-            [await show(ctx, "start")]
-            if value == "a:cancel"
-            else await super().on_choice(ctx, value)
-        )
-
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         name = " ".join(text.split())
         if not 3 <= len(name) <= 200:
@@ -105,8 +98,6 @@ class RegisterKind(Screen):
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         kinds = {kind.id for kind in load_kinds()}
-        if value == "a:cancel":
-            return [await show(ctx, "start")]
         if value.startswith("k:") and value[2:] in kinds:
             return [await show(ctx, "reg_level", name=ctx.chat.data.get("name"), kind=value[2:])]
         return await super().on_choice(ctx, value)
@@ -121,8 +112,6 @@ class RegisterLevel(Screen):
         return ctx.prompt(t("reg.level"), [*options, CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        if value == "a:cancel":
-            return [await show(ctx, "start")]
         if not (value.startswith("l:") and value[2:] in LEVELS):
             return await super().on_choice(ctx, value)
         name, kind = str(ctx.chat.data.get("name")), str(ctx.chat.data.get("kind"))
@@ -206,8 +195,6 @@ class Details(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "a:skip":
             return await self._advance(ctx)
-        if value == "a:cancel":
-            return [await show(ctx, "menu")]
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
@@ -237,13 +224,6 @@ class Join(Screen):
 
     async def prompt(self, ctx: Ctx) -> Reply:
         return ctx.prompt(t("join.ask"), [CANCEL])
-
-    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        return (
-            [await show(ctx, "start")]
-            if value == "a:cancel"
-            else await super().on_choice(ctx, value)
-        )
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         joined = await join_with_code(ctx, text)

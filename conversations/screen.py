@@ -20,6 +20,8 @@ class Screen:
         raise NotImplementedError
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "a:cancel":  # the menu shows the start screen to someone without a unit
+            return [await show(ctx, "menu")]
         return [Reply(t("error.stale_button")), await self.prompt(ctx)]
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:

@@ -345,3 +345,20 @@ async def test_a_number_typed_at_the_evidence_step_is_not_saved_as_evidence(
     assert "2/17" in lan.question.text
     async with engine.repository.transaction() as tx:
         assert (await tx.answers(1))["1a"].evidence == ""
+
+
+async def test_cancel_leaves_registration_and_details_without_saving(engine: Engine) -> None:
+    lan = ChatUser(engine, "lan")
+    await lan.command("start")
+    await lan.press("Đăng ký đơn vị mới")
+    await lan.say("Phòng Nội vụ huyện Tân Biên")
+    text = await lan.say("hủy")
+    assert "Đơn vị của bạn đã có trên hệ thống chưa?" in text  # back to the start screen
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.command("thongtin")
+    text = await lan.press("✖ Hủy")
+    assert "Đơn vị: Phòng Nội vụ huyện Tân Biên" in text  # the menu
+    async with engine.repository.transaction() as tx:
+        unit = await tx.get_unit(1)
+        assert unit is not None and unit.parent_agency is None
+        assert await tx.get_unit(2) is None  # the cancelled registration created nothing
