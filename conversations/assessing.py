@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import NamedTuple
 
 from conversations.context import Ctx, Option
 from conversations.events import ChoiceKind, IncomingFile, OutgoingFile, Reply
 from conversations.questionnaire import Questionnaire
-from conversations.screen import Screen, register, show
+from conversations.screen import NoAssessment, Screen, register, show
 from rubric.answers import (
     Answer,
     AnswerError,
@@ -25,7 +26,7 @@ from rubric.answers import (
     encode,
     parse_answer,
 )
-from rubric.loader import all_frameworks, kind
+from rubric.loader import all_frameworks, kind, load_framework
 from rubric.model import AnswerKind, Applicability, Framework
 from rubric.scoring import PointsResult, Result
 from storage.base import Assessment, Unit
@@ -64,17 +65,31 @@ def framework_for(year: int, level: str) -> Framework | None:
 
 
 def questionnaire(unit: Unit, assessment: Assessment) -> Questionnaire:
-    from rubric.loader import load_framework
-
     return Questionnaire(load_framework(assessment.framework_id), kind(unit.kind))
 
 
-async def _loaded(ctx: Ctx) -> tuple[Unit, Assessment, Questionnaire] | None:
+class Working(NamedTuple):
+    """The unit, the assessment this chat works on, and its questionnaire."""
+
+    unit: Unit
+    assessment: Assessment
+    q: Questionnaire
+
+
+async def _loaded(ctx: Ctx) -> Working | None:
     unit = await ctx.unit()
     assessment = await ctx.assessment()
     if unit is None or assessment is None:
         return None
-    return unit, assessment, questionnaire(unit, assessment)
+    return Working(unit, assessment, questionnaire(unit, assessment))
+
+
+async def _require(ctx: Ctx) -> Working:
+    """The chat's working assessment; NoAssessment (the engine shows the menu) when it has none."""
+    loaded = await _loaded(ctx)
+    if loaded is None:
+        raise NoAssessment
+    return loaded
 
 
 async def _answers(ctx: Ctx, assessment: Assessment, q: Questionnaire) -> dict[str, Answer]:
@@ -115,7 +130,7 @@ async def working_year(ctx: Ctx) -> int:
 async def in_progress(ctx: Ctx) -> bool:
     """True when the chat's assessment is editable and partly answered."""
     loaded = await _loaded(ctx)
-    if loaded is None or loaded[1].status not in EDITABLE:
+    if loaded is None or loaded.assessment.status not in EDITABLE:
         return False
     _, assessment, q = loaded
     return len(q.unanswered(await _answers(ctx, assessment, q))) < len(q)
@@ -152,9 +167,7 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
 
 async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
     """The next unanswered question after `after`, or the result when everything is answered."""
-    loaded = await _loaded(ctx)
-    if loaded is None:
-        return [await show(ctx, "menu")]
+    loaded = await _require(ctx)
     _, assessment, q = loaded
     answers = await _answers(ctx, assessment, q)
     code = q.next_unanswered(after, answers)
@@ -218,9 +231,7 @@ class Resume(Screen):
     mode = "resume"
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return await show(ctx, "menu")
+        loaded = await _require(ctx)
         _, assessment, q = loaded
         answers = await _answers(ctx, assessment, q)
         code = q.next_unanswered(assessment.cursor, answers)
@@ -237,11 +248,9 @@ class Resume(Screen):
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         if value == "o:continue":
-            return await go_next(ctx, _before(loaded[2], loaded[1].cursor))
+            return await go_next(ctx, _before(loaded.q, loaded.assessment.cursor))
         if value == "o:review":
             return [await show(ctx, "review")]
         if value == "o:restart":
@@ -267,9 +276,7 @@ class ConfirmRestart(Screen):
         return ctx.prompt(t("restart.ask", year=year), options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         _, assessment, q = loaded
         if value == "o:yes":
             await ctx.tx.clear_answers(assessment.id)
@@ -299,8 +306,8 @@ class Ask(Screen):
         return str(ctx.chat.data.get("code"))
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        loaded = await _loaded(ctx)
-        if loaded is None or self._code(ctx) not in loaded[2].specs:
+        loaded = await _require(ctx)
+        if self._code(ctx) not in loaded.q.specs:
             return await show(ctx, "menu")
         _, assessment, q = loaded
         code = self._code(ctx)
@@ -333,11 +340,9 @@ class Ask(Screen):
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         if value.startswith("a:"):
-            return await navigate(ctx, value[2:], loaded[2], self._code(ctx))
+            return await navigate(ctx, value[2:], loaded.q, self._code(ctx))
         raw = {"o:yes": True, "o:no": False, "o:na": "na"}.get(value)
         if value.startswith("s:"):
             raw = value[2:]
@@ -349,9 +354,7 @@ class Ask(Screen):
         return await self._accept(ctx, text, from_button=False)
 
     async def _accept(self, ctx: Ctx, raw: object, *, from_button: bool) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         unit, assessment, q = loaded
         if assessment.status not in EDITABLE:
             return [await show(ctx, "status")]
@@ -394,10 +397,8 @@ async def navigate(ctx: Ctx, action: str, q: Questionnaire, code: str) -> list[R
 
 async def _skip(ctx: Ctx, q: Questionnaire, code: str) -> list[Reply]:
     """Leave `code` unanswered and go to the next unanswered question after it."""
-    loaded = await _loaded(ctx)
-    if loaded is None:
-        return [await show(ctx, "menu")]
-    target = q.next_unanswered(code, await _answers(ctx, loaded[1], q))
+    loaded = await _require(ctx)
+    target = q.next_unanswered(code, await _answers(ctx, loaded.assessment, q))
     if target is None or target == code:
         return [Reply(t("ask.skip_last")), await show(ctx, "review")]
     return [await show(ctx, "ask", code=target)]
@@ -427,9 +428,7 @@ class Evidence(Screen):
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         unit, assessment, _ = loaded
         code = self._code(ctx)
         if _LOOKS_LIKE_ANSWER.match(text):  # a score typed too early is not evidence
@@ -452,9 +451,7 @@ class Evidence(Screen):
         return [Reply(t("evidence.saved", code=code)), await self.prompt(ctx)]
 
     async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         unit, assessment, _ = loaded
         code = self._code(ctx)
         limit = ctx.settings.max_file_bytes
@@ -509,9 +506,7 @@ class Review(Screen):
     mode = "review"
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return await show(ctx, "menu")
+        loaded = await _require(ctx)
         _, assessment, q = loaded
         records = await ctx.tx.answers(assessment.id)
         answers = q.decode(records)
@@ -534,11 +529,9 @@ class Review(Screen):
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         if value == "o:continue":
-            return await go_next(ctx, _before(loaded[2], loaded[1].cursor))
+            return await go_next(ctx, _before(loaded.q, loaded.assessment.cursor))
         if value == "o:finish":
             return [await show(ctx, "confirm_submit")]
         if value == "a:pause":
@@ -546,14 +539,12 @@ class Review(Screen):
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return [await show(ctx, "menu")]
+        loaded = await _require(ctx)
         typed = text.strip()
         for prefix in ("sửa ", "sua "):
             if typed.casefold().startswith(prefix):
                 typed = typed[len(prefix) :]
-        code = loaded[2].resolve_code(typed)
+        code = loaded.q.resolve_code(typed)
         if code is None:
             return [
                 Reply(t("review.unknown_code", typed=text.strip()[:20])),
@@ -567,9 +558,7 @@ class ConfirmSubmit(Screen):
     mode = "confirm_submit"
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return await show(ctx, "menu")
+        loaded = await _require(ctx)
         _, assessment, q = loaded
         answers = await _answers(ctx, assessment, q)
         if q.unanswered(answers):
@@ -598,9 +587,7 @@ class ConfirmSubmit(Screen):
 
 async def submit(ctx: Ctx) -> list[Reply]:
     """Mark the assessment submitted; send the summary and the report (.docx) in the chat."""
-    loaded = await _loaded(ctx)
-    if loaded is None:
-        return [await show(ctx, "menu")]
+    loaded = await _require(ctx)
     unit, assessment, q = loaded
     answers = await _answers(ctx, assessment, q)
     if q.unanswered(answers):
@@ -668,17 +655,13 @@ class NarrativeSection(Screen):
         section = str(ctx.chat.data.get("section"))
         return section if section in SECTION_KEYS else SECTION_KEYS[0]
 
-    async def _draft(self, ctx: Ctx) -> Narrative | None:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return None
+    async def _draft(self, ctx: Ctx) -> Narrative:
+        loaded = await _require(ctx)
         data = await report_data(ctx, *loaded, submitted=False)
         return data.narratives.get(self._section(ctx))
 
     async def prompt(self, ctx: Ctx) -> Reply:
         draft = await self._draft(ctx)
-        if draft is None:
-            return await show(ctx, "menu")
         text = draft_message(self._section(ctx), draft) + "\n\n" + t("narrative.ask")
         return ctx.prompt(text, [Option(t("narrative.accept"), "o:accept"), _action("review")])
 
@@ -701,7 +684,7 @@ class NarrativeSection(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:accept":
             draft = await self._draft(ctx)
-            return await self._save(ctx, draft.text if draft else "")
+            return await self._save(ctx, draft.text)
         if value == "a:review":
             return [await show(ctx, "review")]
         return await super().on_choice(ctx, value)
@@ -722,9 +705,7 @@ class Status(Screen):
     mode = "status"
 
     async def prompt(self, ctx: Ctx) -> Reply:
-        loaded = await _loaded(ctx)
-        if loaded is None:
-            return await show(ctx, "menu")
+        loaded = await _require(ctx)
         _, assessment, q = loaded
         answers = await _answers(ctx, assessment, q)
         text = t("status.text", year=assessment.year, status=t(f"status.{assessment.status}"))

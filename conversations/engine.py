@@ -15,7 +15,7 @@ from datetime import date
 from conversations import assessing, onboarding, tokens
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
-from conversations.screen import current, show
+from conversations.screen import NoAssessment, current, show
 from conversations.settings import Settings
 from rubric.answers import fold
 from storage.base import ChatState, Person, Repository, Transaction
@@ -74,6 +74,13 @@ async def _chat(tx: Transaction, event: Event, person: Person) -> ChatState:
 
 
 async def dispatch(ctx: Ctx) -> list[Reply]:
+    try:
+        return await _dispatch(ctx)
+    except NoAssessment:
+        return [await show(ctx, "menu")]
+
+
+async def _dispatch(ctx: Ctx) -> list[Reply]:
     event = ctx.event
     if event.kind is EventKind.COMMAND:
         return await command(ctx, event.payload)

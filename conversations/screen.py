@@ -11,6 +11,13 @@ from conversations.events import IncomingFile, Reply
 from templates.text import t
 
 
+class NoAssessment(Exception):
+    """A screen that needs the chat's assessment found none (e.g. the person left the unit).
+
+    Raised instead of checking in every handler; the engine answers it with the menu.
+    """
+
+
 class Screen:
     """Default behaviour: anything unexpected gets a clear message and the question again."""
 

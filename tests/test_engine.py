@@ -362,3 +362,18 @@ async def test_cancel_leaves_registration_and_details_without_saving(engine: Eng
         unit = await tx.get_unit(1)
         assert unit is not None and unit.parent_agency is None
         assert await tx.get_unit(2) is None  # the cancelled registration created nothing
+
+
+async def test_a_chat_whose_assessment_is_gone_gets_the_menu(engine: Engine) -> None:
+    lan = ChatUser(engine, "lan")
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá")
+    async with engine.repository.transaction() as tx:
+        chat = await tx.get_chat("test", "lan")
+        assert chat is not None and chat.mode == "ask"
+        chat.data["assessment_id"] = 999  # not this unit's: never trusted
+        await tx.save_chat(chat)
+    text = await lan.say("7")
+    assert "Đơn vị: Phòng Nội vụ huyện Tân Biên" in text and "Bạn muốn làm gì?" in text
+    async with engine.repository.transaction() as tx:
+        assert await tx.answers(1) == {}
