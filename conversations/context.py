@@ -9,6 +9,7 @@ from datetime import date
 from conversations import tokens
 from conversations.events import Choice, ChoiceKind, Event, Reply
 from conversations.settings import Settings
+from rubric.answers import fold
 from storage.base import Assessment, ChatState, Person, Transaction, Unit
 
 
@@ -66,4 +67,27 @@ class Ctx:
         choices = tuple(
             Choice(o.label, tokens.make(self.chat.nonce, o.value), o.kind, o.typed) for o in options
         )
+        # What was shown, so typed text maps back to it without rendering the question again.
+        self.chat.data["_shown"] = [
+            [o.label, o.value, o.kind.value, o.typed]
+            for o in options
+            if o.kind is not ChoiceKind.SCORE
+        ]
+        self.chat.data["_scores"] = any(o.kind is ChoiceKind.SCORE for o in options)
         return Reply(text=text, choices=choices)
+
+    def shown_value(self, typed: str) -> str | None:
+        """The value of the shown choice that `typed` names: its number or its words.
+
+        A number picks from the numbered word options, never from scores: where the choices are
+        scores the number typed is the score itself (the screen reads it as text).
+        """
+        shown = self.chat.data.get("_shown") or []
+        options = [value for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
+        if typed.isdigit() and not self.chat.data.get("_scores"):
+            return options[int(typed) - 1] if 1 <= int(typed) <= len(options) else None
+        folded = fold(typed)
+        for label, value, _, word in shown:
+            if folded in (fold(label), fold(word or "\0")):
+                return str(value)
+        return None

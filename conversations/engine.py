@@ -107,31 +107,13 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
         return [await current(ctx).prompt(ctx)]
     if typed.startswith("/"):
         return await command(ctx, typed[1:])
-    value = await typed_choice(ctx, typed)
+    value = ctx.shown_value(typed)
     if value is not None:
         return await current(ctx).on_choice(ctx, value)
     word = GLOBAL_WORDS.get(fold(typed))
     if word is not None:
         return await command(ctx, word)
     return await current(ctx).on_text(ctx, typed)
-
-
-async def typed_choice(ctx: Ctx, typed: str) -> str | None:
-    """The value of the current question's choice that `typed` names (by number or label).
-
-    A number picks from the numbered word options, never from scores: where the choices are
-    scores the number typed is the score itself (handled as text by the screen).
-    """
-    reply = await current(ctx).prompt(ctx)
-    chosen = None
-    if typed.isdigit() and not reply.scores and 1 <= int(typed) <= len(reply.options):
-        chosen = reply.options[int(typed) - 1]
-    folded = fold(typed)
-    for choice in reply.choices:
-        if chosen is None and folded in {fold(choice.label), fold(choice.typed or "\0")}:
-            chosen = choice
-    parsed = tokens.split(chosen.token) if chosen else None
-    return parsed[1] if parsed else None
 
 
 GLOBAL_WORDS = {
