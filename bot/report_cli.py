@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rubric.answers import Answer, AnswerError, leaf_specs, parse_answers
-from rubric.cli import CliError, read_answers_file, resolve
+from rubric.cli import DEFAULT_KIND, CliError, read_answers_file, resolve
 from rubric.loader import RubricError
 from rubric.model import Framework, Kind
 from templates.report import (
@@ -47,7 +47,6 @@ from templates.report import (
 )
 from templates.text import t
 
-DEFAULT_KIND = "co-quan"
 FULL_KEYS = ("framework", "year", "unit", "answers", "evidence", "narratives", "basis",
              "recipients", "date")  # fmt: skip
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start on a slow machine takes a while
