@@ -6,7 +6,7 @@ buttons and files. Nothing here knows Telegram, Zalo or a terminal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -75,7 +75,6 @@ class Reply:
     files: tuple[OutgoingFile, ...] = ()
     replace_previous: bool = False  # edit the previous question message where the channel can
     notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
-    chat_id: str | None = None  # another chat of the same channel (None: the event's chat)
 
     @property
     def options(self) -> tuple[Choice, ...]:
@@ -88,11 +87,3 @@ class Reply:
     @property
     def actions(self) -> tuple[Choice, ...]:
         return tuple(c for c in self.choices if c.kind is ChoiceKind.ACTION)
-
-
-@dataclass(slots=True)
-class Outcome:
-    """What handling one event produced (replies are returned only after the commit)."""
-
-    replies: list[Reply] = field(default_factory=list)
-    duplicate: bool = False

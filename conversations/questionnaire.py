@@ -84,9 +84,5 @@ class Questionnaire:
         index = self.codes.index(code)
         return self.codes[index - 1] if index > 0 else None
 
-    def following(self, code: str) -> str | None:
-        index = self.codes.index(code)
-        return self.codes[index + 1] if index + 1 < len(self.codes) else None
-
     def result(self, answers: Mapping[str, Answer]) -> Result:
         return evaluate(self.framework, self.kind, answers)
