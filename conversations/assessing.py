@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from conversations.context import Ctx, Option
 from conversations.events import ChoiceKind, IncomingFile, OutgoingFile, Reply
+from conversations.onboarding import create_invite
 from conversations.questionnaire import Questionnaire
 from conversations.screen import NoAssessment, Screen, register, show
 from rubric.answers import (
@@ -208,8 +209,6 @@ class Menu(Screen):
         )
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        from conversations.onboarding import create_invite
-
         unit = await ctx.unit()
         if value == "o:assess":
             return await open_assessment(ctx, await working_year(ctx))
@@ -462,7 +461,10 @@ class Evidence(Screen):
             ]
         count = sum(1 for a in await ctx.tx.attachments(assessment.id) if a.code == code)
         if count >= ctx.settings.max_files_per_indicator:
-            return [Reply(t("evidence.too_many_files", max=count)), await self.prompt(ctx)]
+            return [
+                Reply(t("evidence.too_many_files", max=ctx.settings.max_files_per_indicator)),
+                await self.prompt(ctx),
+            ]
         await ctx.tx.add_attachment(
             assessment.id,
             code,
