@@ -1,17 +1,21 @@
-"""`python -m bot [console|…]`: start the assistant.
+"""`python -m bot [console|telegram|report]`: start the assistant.
 
-Without a subcommand it starts Telegram when TELEGRAM_BOT_TOKEN is set, otherwise the console.
+Without a subcommand it starts the chat channels when a bot token is set (TELEGRAM_BOT_TOKEN),
+otherwise the terminal console, which needs no token.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import Config
-from bot.console import run_console
+from bot.logsafe import setup_logging
+from templates.text import t
 
 
 def build_parser(config: Config) -> argparse.ArgumentParser:
@@ -20,6 +24,7 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
     console = commands.add_parser("console", help="trò chuyện trong cửa sổ dòng lệnh")
     console.add_argument("--db", default=str(config.db_path), help="tệp cơ sở dữ liệu SQLite")
     console.add_argument("--user", default=None, help="tên người dùng (mặc định: tài khoản máy)")
+    commands.add_parser("telegram", help="chạy trợ lý trên Telegram (cần TELEGRAM_BOT_TOKEN)")
     commands.add_parser("report", help="soạn báo cáo .docx từ một tệp câu trả lời (xem --help)")
     return parser
 
@@ -35,20 +40,35 @@ def main(argv: list[str] | None = None) -> int:
         from bot import report_cli
 
         return report_cli.main(argv[1:])
-    logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     config = Config.from_env()
     args = build_parser(config).parse_args(argv)
-    command = args.command or "console"
-    if command == "console":
-        from pathlib import Path
+    command = args.command or ("telegram" if config.telegram_token else "console")
+    if command == "telegram":
+        return _run_channels(config)
+    setup_logging(config.secrets(), logging.WARNING)
+    from bot.console import run_console
 
-        user = args.user if getattr(args, "user", None) else getpass.getuser()
-        db = Path(getattr(args, "db", config.db_path))
-        run_console(db, user, config.data_dir)
-        return 0
-    return 2
+    user = args.user if getattr(args, "user", None) else getpass.getuser()
+    run_console(Path(getattr(args, "db", config.db_path)), user, config.data_dir)
+    return 0
+
+
+def _run_channels(config: Config) -> int:
+    """Run the chat channels until Ctrl-C or SIGTERM; a missing token is one clear line."""
+    from bot.service import ConfigError, serve
+
+    setup_logging(config.secrets(), logging.INFO)
+    if not config.telegram_token:
+        print(t("service.no_token"), file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(config))
+    except ConfigError as exc:
+        print(t(f"service.{exc}"), file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        pass
+    return 0
 
 
 if __name__ == "__main__":

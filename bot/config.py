@@ -1,4 +1,8 @@
-"""Configuration from the environment (a .env file is not read: set variables in the service)."""
+"""Configuration from the environment (a .env file is not read: set variables in the service).
+
+Secrets (bot tokens, webhook secrets) are read here and handed to the channels; they are never
+written to a file and the logging filter blanks them out of every log line.
+"""
 
 from __future__ import annotations
 
@@ -11,15 +15,34 @@ from pathlib import Path
 class Config:
     db_path: Path
     data_dir: Path
-    telegram_token: str | None
-    telegram_api_base_url: str | None
+    telegram_token: str | None = None
+    telegram_api_base_url: str | None = None
+    telegram_webhook_secret: str | None = None
+    public_url: str | None = None  # set: webhooks (and report links) on this public address
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
 
     @classmethod
     def from_env(cls) -> Config:
         data_dir = Path(os.environ.get("DVHT_DATA_DIR", "data"))
+        port = os.environ.get("DVHT_HTTP_PORT") or os.environ.get("PORT") or "8080"
         return cls(
             db_path=Path(os.environ.get("DVHT_DB_PATH", str(data_dir / "donvi-hoctap.sqlite3"))),
             data_dir=data_dir,
-            telegram_token=os.environ.get("TELEGRAM_BOT_TOKEN") or None,
-            telegram_api_base_url=os.environ.get("TELEGRAM_API_BASE_URL") or None,
+            telegram_token=_get("TELEGRAM_BOT_TOKEN"),
+            telegram_api_base_url=_get("TELEGRAM_API_BASE_URL"),
+            telegram_webhook_secret=_get("TELEGRAM_WEBHOOK_SECRET"),
+            public_url=(_get("DVHT_PUBLIC_URL") or "").rstrip("/") or None,
+            http_host=os.environ.get("DVHT_HTTP_HOST", "0.0.0.0"),
+            http_port=int(port) if port.isdigit() else 8080,
         )
+
+    def secrets(self) -> list[str]:
+        """Every secret value, for the logging filter."""
+        values = (self.telegram_token, self.telegram_webhook_secret)
+        return [value for value in values if value]
+
+
+def _get(name: str) -> str | None:
+    value = os.environ.get(name, "").strip()
+    return value or None

@@ -7,6 +7,8 @@ listed as the words to type. The engine maps whatever is typed back to the choic
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from conversations.events import Reply
 from templates.text import t
 
@@ -24,3 +26,41 @@ def render_text(reply: Reply) -> str:
     for file in reply.files:
         parts.append(t("render.file", name=file.name, path=str(file.path)))
     return "\n".join(part for part in parts if part)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """`text` as messages of at most `limit` characters, cut where a reader expects a break.
+
+    Paragraphs are kept whole when they fit; a longer paragraph is cut at line ends, then at
+    spaces, and only a single word longer than `limit` is cut mid-word. Nothing is dropped.
+    """
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    chunks: list[str] = []
+    for piece in _pieces(text.strip(), limit, ("\n\n", "\n", " ")):
+        if chunks and len(chunks[-1]) + len(piece.sep) + len(piece.text) <= limit:
+            chunks[-1] += piece.sep + piece.text
+        else:
+            chunks.append(piece.text)
+    return [chunk for chunk in chunks if chunk.strip()] or ([text] if text else [])
+
+
+class _Piece(NamedTuple):
+    sep: str  # the separator that joined this piece to the previous one
+    text: str
+
+
+def _pieces(text: str, limit: int, separators: tuple[str, ...]) -> list[_Piece]:
+    """`text` cut at the coarsest separator that makes every piece fit in `limit`."""
+    if len(text) <= limit:
+        return [_Piece("", text)]
+    if not separators:
+        return [_Piece("", text[i : i + limit]) for i in range(0, len(text), limit)]
+    sep, finer = separators[0], separators[1:]
+    pieces: list[_Piece] = []
+    for n, part in enumerate(text.split(sep)):
+        sub = _pieces(part, limit, finer)
+        if sub and n:
+            sub[0] = _Piece(sep, sub[0].text)
+        pieces.extend(sub)
+    return pieces

@@ -116,6 +116,10 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
     return await current(ctx).on_text(ctx, typed)
 
 
+# The commands a channel may list in its menu (Telegram's setMyCommands), in the order shown;
+# their descriptions are the templates' "command.<name>" texts.
+COMMANDS = ("danhgia", "tieptuc", "xemlai", "tamdung", "thongtin", "moi", "huy", "trogiup")
+
 GLOBAL_WORDS = {
     "tro giup": "trogiup",
     "help": "trogiup",

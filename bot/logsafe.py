@@ -1,0 +1,51 @@
+"""Logging that cannot leak a secret: every line passes through a filter that blanks it out.
+
+Bot tokens are part of every Bot API URL, so any library that logs a URL or an exception that
+quotes one (httpx does at INFO level) would write the token into the service's logs. A filter on
+the handlers (not on one logger) sees every record, whichever library emitted it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+MASK = "***"
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces each secret in a record's message and traceback with `***`."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True)
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, MASK)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        record.exc_info = None  # the handler prints exc_text, already redacted
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> RedactingFilter:
+    """Log to stderr with every secret redacted; quiet the libraries that log each request URL."""
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redacting = RedactingFilter(secrets)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(redacting)
+    for noisy in ("httpx", "httpcore", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return redacting

@@ -1,0 +1,382 @@
+"""The Telegram channel: updates in, the engine's replies out, nothing else.
+
+A thin adapter over python-telegram-bot 22: each update becomes one engine `Event`; the engine
+commits before it answers, so by the time a reply is sent the answer it confirms is on disk. The
+adapter keeps no state that matters: the only thing it remembers (which message carries the live
+keyboard, to take the buttons off when the next question arrives) is a convenience that a restart
+may forget, because the engine refuses a stale button anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from telegram import BotCommand, Message, Update
+from telegram.constants import UpdateType
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.telegram_render import Outgoing, caption_and_rest, messages
+from bot.telegram_request import RetryingRequest
+from bot.web import Handler, WebServer, secret_matches
+from conversations.engine import COMMANDS, Engine
+from conversations.events import Event, EventKind, IncomingFile, OutgoingFile, Reply, Sender
+from templates.text import t
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
+_KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
+WEBHOOK_PATH = "/telegram"
+
+Context = ContextTypes.DEFAULT_TYPE
+App = Application[Any, Any, Any, Any, Any, Any]
+
+
+def api_urls(base: str | None) -> tuple[str, str] | None:
+    """(base_url, base_file_url) for PTB from TELEGRAM_API_BASE_URL, with or without "/bot"."""
+    if not base:
+        return None
+    root = base.rstrip("/")
+    if "{token}" in root:
+        return root, root.replace("/bot{token}", "/file/bot{token}")
+    root = root.removesuffix("/bot")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
+def build_application(
+    engine: Engine,
+    token: str,
+    *,
+    api_base_url: str | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    rate_limiter: bool = True,
+) -> App:
+    """The Application with the adapter's handlers; `request` may be injected (tests, benches)."""
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder()
+        .token(token)
+        .request(request or RetryingRequest(connection_pool_size=16))
+        .get_updates_request(get_updates_request or RetryingRequest(attempts=1))
+        .concurrent_updates(PerChatUpdateProcessor(64))
+    )
+    urls = api_urls(api_base_url)
+    if urls is not None:
+        builder = builder.base_url(urls[0]).base_file_url(urls[1])
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    application = builder.build()
+    TelegramAdapter(engine).install(application)
+    return application
+
+
+class TelegramAdapter:
+    """The handlers: each turns an update into an engine event and delivers the replies."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def install(self, application: App) -> None:
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        application.add_handler(CallbackQueryHandler(self.on_button))
+        application.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
+        application.add_handler(MessageHandler(private & filters.TEXT, self.on_text))
+        files = filters.PHOTO | filters.Document.ALL | filters.VIDEO
+        application.add_handler(MessageHandler(private & files, self.on_file))
+        application.add_handler(MessageHandler(private, self.on_unsupported))
+        others = filters.COMMAND & filters.UpdateType.MESSAGE
+        application.add_handler(MessageHandler(others, self.on_group_command))
+        application.add_error_handler(self.on_error)
+
+    async def on_command(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        event = _event(update, EventKind.COMMAND, (message.text or "").strip()[1:])
+        await self._turn(context, message.chat_id, event)
+
+    async def on_text(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        await self._turn(context, message.chat_id, _event(update, EventKind.TEXT, message.text))
+
+    async def on_file(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        event = _event(update, EventKind.FILE, file=incoming_file(message))
+        await self._turn(context, message.chat_id, event)
+
+    async def on_unsupported(self, update: Update, context: Context) -> None:
+        """Stickers, voice, locations…: say what is accepted, then show the current question."""
+        message = _message(update)
+        await self._turn(
+            context,
+            message.chat_id,
+            _event(update, EventKind.TEXT, ""),
+            before=[Reply(t("telegram.unsupported"))],
+        )
+
+    async def on_group_command(self, update: Update, context: Context) -> None:
+        """Assessments are answered in a private chat: one person, one conversation."""
+        await _message(update).reply_text(t("telegram.private_only"))
+
+    async def on_button(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None or not isinstance(query.message, Message):
+            return
+        event = _event(update, EventKind.CHOICE, query.data or "")
+        replies = await self.engine.handle(event)
+        notice = next((r.notice for r in replies if r.notice), None)
+        await _quietly(query.answer(notice))
+        await deliver(context, query.message.chat_id, replies, pressed=query.message)
+
+    async def on_error(self, update: object, context: Context) -> None:
+        """Log (the logging filter blanks the token) and tell the person nothing was lost."""
+        log.error("Telegram update failed", exc_info=context.error)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            await _quietly(context.bot.send_message(update.effective_chat.id, t("error.channel")))
+
+    async def _turn(
+        self, context: Context, chat_id: int, event: Event, before: Sequence[Reply] = ()
+    ) -> None:
+        replies = await self.engine.handle(event)
+        if replies or before:
+            await deliver(context, chat_id, [*before, *replies])
+
+
+def _message(update: Update) -> Message:
+    if update.message is None:  # the handlers' filters admit only new messages
+        raise TypeError("update without a message")
+    return update.message
+
+
+def _event(
+    update: Update, kind: EventKind, payload: str | None = "", file: IncomingFile | None = None
+) -> Event:
+    """The engine event of `update`; its de-duplication key survives a Bot API server's restart.
+
+    Update ids restart from 1 on a new server (a local Bot API server, a test server), so the key
+    adds what a redelivery repeats but a new update does not: the message's date or the query id.
+    """
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None:
+        raise TypeError("update without a user or chat")
+    if update.callback_query is not None:
+        key = f"{update.update_id}:q{update.callback_query.id}"
+    else:
+        key = f"{update.update_id}:{int(_message(update).date.timestamp())}"
+    return Event(
+        channel=CHANNEL,
+        chat_id=str(chat.id),
+        sender=Sender(str(user.id), user.full_name),
+        kind=kind,
+        payload=payload or "",
+        update_id=key,
+        file=file,
+    )
+
+
+def incoming_file(message: Message) -> IncomingFile | None:
+    """The photo (largest size), document or video of `message`, by file id with metadata."""
+    caption = message.caption
+    if message.photo:
+        photo = message.photo[-1]
+        return IncomingFile("photo", photo.file_id, None, "image/jpeg", photo.file_size, caption)
+    attached = message.document or message.video
+    if attached is None:
+        return None
+    kind = "document" if message.document is not None else "video"
+    return IncomingFile(
+        kind, attached.file_id, attached.file_name, attached.mime_type, attached.file_size, caption
+    )
+
+
+async def deliver(
+    context: Context, chat_id: int, replies: Sequence[Reply], pressed: Message | None = None
+) -> None:
+    """Send `replies` in order; a reply that replaces the pressed question edits it in place.
+
+    Only the newest question keeps its buttons: the pressed message is edited or stripped, and
+    the previous keyboard message of the chat loses its buttons when a new one is sent.
+    """
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    edited = False
+    for reply in replies:
+        parts = messages(reply)
+        if pressed is not None and reply.replace_previous and not edited and len(parts) == 1:
+            edited = await _edit(pressed, parts[0])
+            if edited:
+                _remember_keyboard(chat_data, pressed.message_id, parts[0])
+                continue
+        for part in parts:
+            if part.keyboard is not None:
+                await _strip(context, chat_id, chat_data.get(_KEYBOARD), pressed)
+            sent = await context.bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
+            _remember_keyboard(chat_data, sent.message_id, part)
+        await _send_files(context, chat_id, reply.files)
+    if pressed is not None and not edited:
+        await _quietly(pressed.edit_reply_markup(reply_markup=None))
+
+
+def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
+    if part.keyboard is not None:
+        chat_data[_KEYBOARD] = message_id
+    elif chat_data.get(_KEYBOARD) == message_id:
+        del chat_data[_KEYBOARD]
+
+
+async def _strip(
+    context: Context, chat_id: int, message_id: object, pressed: Message | None
+) -> None:
+    """Take the buttons off the chat's previous keyboard message."""
+    if not isinstance(message_id, int):
+        return
+    if pressed is not None and message_id == pressed.message_id:
+        return  # the pressed message is edited, or stripped once the replies are out
+    await _quietly(context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None))
+
+
+async def _edit(pressed: Message, part: Outgoing) -> bool:
+    """Edit the pressed message into `part`; False when Telegram refuses (then it is sent anew)."""
+    try:
+        await pressed.edit_text(part.text, reply_markup=part.keyboard)
+    except BadRequest as exc:
+        if "not modified" in str(exc).lower():
+            return True
+        log.info("edit refused, sending instead: %s", exc)
+        return False
+    return True
+
+
+async def _send_files(context: Context, chat_id: int, files: Sequence[OutgoingFile]) -> None:
+    for file in files:
+        caption, rest = caption_and_rest(file.caption)
+        for text in rest:
+            await context.bot.send_message(chat_id, text)
+        await context.bot.send_document(
+            chat_id, document=file.path.read_bytes(), filename=file.name, caption=caption or None
+        )
+
+
+async def _quietly(call: Awaitable[object]) -> None:
+    """Run a cosmetic call (toast, removing old buttons); its failure must not stop the turn."""
+    try:
+        await call
+    except TelegramError as exc:
+        log.info("cosmetic Telegram call failed: %s", exc)
+
+
+async def set_commands(application: App) -> None:
+    """Register the commands in Telegram's menu, in Vietnamese (a server may not support it)."""
+    commands = [BotCommand(name, t(f"command.{name}")) for name in COMMANDS]
+    await _quietly(application.bot.set_my_commands(commands))
+
+
+async def download_attachment(application: App, file_ref: str, dest: Path) -> Path:
+    """Fetch a stored evidence file by its Telegram file id (for the report's annex)."""
+    telegram_file = await application.bot.get_file(file_ref)
+    saved: Path = await telegram_file.download_to_drive(dest)
+    return saved
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat run in the order received.
+
+    A person who taps two buttons quickly must see the answers applied in that order, while one
+    unit's report being rendered must not hold up everybody else.
+    """
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int | None, asyncio.Lock] = {}
+        self._users: dict[int | None, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else None
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self._locks[key]
+
+    async def initialize(self) -> None:
+        """Nothing to set up: locks are created per chat on demand."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def webhook_handler(application: App, secret: str) -> Handler:
+    """The POST handler of Telegram's webhook: wrong or missing secret is 403, nothing processed.
+
+    The update is handled (and committed) before the 200 goes back, so Telegram resends whatever
+    was not acknowledged; the engine drops the resent copy of what was.
+    """
+
+    async def handle(request: web.Request) -> web.Response:
+        if not secret_matches(request.headers.get(SECRET_HEADER), secret):
+            return web.Response(status=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        processor = application.update_processor
+        await processor.process_update(update, application.process_update(update))
+        return web.Response(text="ok")
+
+    return handle
+
+
+@asynccontextmanager
+async def running(
+    application: App, *, webhook: WebServer | None = None, public_url: str = "", secret: str = ""
+) -> AsyncIterator[App]:
+    """Telegram started (long polling, or webhook on `webhook` when given) until the block ends."""
+    await application.initialize()
+    try:
+        await set_commands(application)
+        if webhook is None:
+            await application.bot.delete_webhook()
+            updater = application.updater
+            if updater is None:
+                raise RuntimeError("polling needs the Application's updater")
+            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
+        else:
+            secret = secret or secrets.token_urlsafe(32)
+            webhook.add_post(WEBHOOK_PATH, webhook_handler(application, secret))
+            await application.bot.set_webhook(
+                f"{public_url}{WEBHOOK_PATH}", secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            )
+        await application.start()
+        try:
+            yield application
+        finally:
+            if application.updater is not None and application.updater.running:
+                await application.updater.stop()
+            await application.stop()
+    finally:
+        await application.shutdown()

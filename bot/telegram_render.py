@@ -1,0 +1,58 @@
+"""How a reply reads on Telegram: text split at 4,096 characters, choices as an inline keyboard.
+
+Pure functions from the engine's `Reply` to what the adapter sends, so the layout can be tested
+without a bot. Button callback data is the engine's opaque token, unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.textrender import split_text
+from conversations.events import Choice, Reply
+
+MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
+CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024
+SCORES_PER_ROW = 6
+SHORT_LABEL = 14  # labels up to this length sit two to a row
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One Telegram text message: its text and, on the last part of a reply, its keyboard."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[Outgoing]:
+    """The messages of `reply`: its text in parts, the keyboard on the last part only."""
+    parts = split_text(reply.text, limit) or ([" "] if reply.choices else [])
+    markup = keyboard(reply)
+    return [Outgoing(part, markup if n == len(parts) - 1 else None) for n, part in enumerate(parts)]
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """Scores in rows of six, word choices one or two to a row, navigation last."""
+    rows: list[list[InlineKeyboardButton]] = []
+    rows += _rows(reply.scores, SCORES_PER_ROW)
+    options = reply.options
+    rows += _rows(options, 2 if all(len(c.label) <= SHORT_LABEL for c in options) else 1)
+    rows += _rows(reply.actions, 3 if len(reply.actions) > 4 else 2)
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _rows(choices: Sequence[Choice], per_row: int) -> list[list[InlineKeyboardButton]]:
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.token) for c in choices]
+    return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def caption_and_rest(caption: str) -> tuple[str, list[str]]:
+    """A document's caption if it fits Telegram's 1,024 characters, else none and the text apart."""
+    if len(caption) <= CAPTION_LIMIT:
+        return caption, []
+    return "", split_text(caption, MESSAGE_LIMIT)

@@ -1,0 +1,61 @@
+"""The assistant's own HTTP endpoint: channel webhooks (and, later, report links) on one port.
+
+aiohttp serves it inside the same event loop as the channels, so a webhook update is handled by
+the engine and committed before the HTTP answer goes back: a platform that does not get its 200
+sends the update again, and the engine recognises the redelivery.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_BODY = 1024 * 1024  # a webhook update is a few kilobytes; anything bigger is refused
+
+
+class WebServer:
+    """One aiohttp application; channels add their routes before `start`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.router.add_get("/healthz", _health)
+        self._runner: web.AppRunner | None = None
+
+    def add_post(self, path: str, handler: Handler) -> None:
+        self.app.router.add_post(path, handler)
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        log.info("HTTP endpoint listening on %s:%d", self.host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually listened on (useful when started on port 0)."""
+        if self._runner is None or not self._runner.addresses:
+            return self.port
+        return int(self._runner.addresses[0][1])
+
+
+def secret_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison of a webhook's secret header (missing: no match)."""
+    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+
+
+async def _health(_: web.Request) -> web.Response:
+    return web.Response(text="ok")
