@@ -69,9 +69,12 @@ def build_application(
     api_base_url: str | None = None,
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
-    rate_limiter: bool = True,
+    rate_limiter: AIORateLimiter | None = None,
 ) -> App:
-    """The Application with the adapter's handlers; `request` may be injected (tests, benches)."""
+    """The Application with the adapter's handlers; `request` may be injected (tests, benches).
+
+    The rate limiter keeps under Telegram's limits and waits out a 429 (`max_retries` times).
+    """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
@@ -82,8 +85,7 @@ def build_application(
     urls = api_urls(api_base_url)
     if urls is not None:
         builder = builder.base_url(urls[0]).base_file_url(urls[1])
-    if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+    builder = builder.rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
     application = builder.build()
     TelegramAdapter(engine).install(application)
     return application
@@ -360,7 +362,6 @@ async def running(
     try:
         await set_commands(application)
         if webhook is None:
-            await application.bot.delete_webhook()
             updater = application.updater
             if updater is None:
                 raise RuntimeError("polling needs the Application's updater")

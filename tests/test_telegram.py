@@ -1,0 +1,358 @@
+"""The Telegram channel end to end: the real python-telegram-bot Application over HTTP.
+
+Every test runs the Application built by `bot.telegram_adapter` against `FakeBotApi`, a Bot API
+server on loopback, so requests, multipart uploads, keyboards, edits and retries are real; only
+Telegram's servers are replaced. Updates reach the bot the three ways they can: handed to the
+Application directly, fetched by long polling, and posted to the webhook endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import docx
+import pytest
+from telegram import Update
+from telegram.ext import AIORateLimiter
+
+from bot.logsafe import RedactingFilter
+from bot.telegram_adapter import (
+    SECRET_HEADER,
+    App,
+    api_urls,
+    build_application,
+    download_attachment,
+    running,
+)
+from bot.telegram_render import MESSAGE_LIMIT, messages
+from bot.telegram_request import RetryingRequest
+from bot.web import WebServer
+from conversations.engine import Engine
+from conversations.events import Choice, ChoiceKind, Reply
+from conversations.settings import Settings
+from storage.sqlite import SqliteRepository
+from tests.fake_telegram import TOKEN, FakeBotApi, PhoneUser
+from tests.test_engine import SEED_002
+
+ROOT = Path(__file__).resolve().parents[1]
+CO_QUAN = "Cơ quan nhà nước"
+
+
+@dataclass
+class Harness:
+    api: FakeBotApi
+    app: App
+    engine: Engine
+
+    async def send(self, update: dict[str, Any]) -> None:
+        """Hand one update to the Application and wait until its replies are sent."""
+        await self.app.process_update(Update.de_json(update, self.app.bot))
+
+
+def _application(api: FakeBotApi, engine: Engine) -> App:
+    limiter = AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=3)
+    return build_application(
+        engine,
+        api.token,
+        api_base_url=api.base_url,
+        request=RetryingRequest(backoff=0.01),
+        rate_limiter=limiter,
+    )
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    server = FakeBotApi()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _engine_factory(tmp_path: Path) -> Callable[[SqliteRepository], Engine]:
+    settings = Settings(reports_dir=tmp_path / "reports")
+    return lambda repo: Engine(repo, settings, today=lambda: date(2024, 2, 1))
+
+
+@pytest.fixture
+async def tg(api: FakeBotApi, tmp_path: Path) -> AsyncIterator[Harness]:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = _engine_factory(tmp_path)(repository)
+    application = _application(api, engine)
+    async with application:
+        yield Harness(api, application, engine)
+    await repository.close()
+
+
+async def register(tg: Harness, user: PhoneUser, name: str = "Phòng GD&ĐT huyện Kon Rẫy") -> None:
+    await tg.send(user.text("/start"))
+    await tg.send(user.press("Đăng ký đơn vị mới"))
+    await tg.send(user.text(name))
+    await tg.send(user.press(CO_QUAN))
+    await tg.send(user.press("Cấp huyện"))
+    await tg.send(user.press("Để sau"))
+
+
+def question_code(text: str, codes: Any) -> str | None:
+    return next((c for c in codes if f"\n{c}. " in text or f"Nội dung {c}:" in text), None)
+
+
+async def test_full_assessment_by_buttons_ends_with_the_report_document(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 501, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    assert "1/17" in lan.keyboard_message()["text"]
+    for _ in range(len(SEED_002)):
+        question = lan.keyboard_message()
+        code = question_code(question["text"], SEED_002)
+        assert code is not None, question["text"]
+        assert len(lan.keyboards()) == 1  # only the live question has buttons
+        await tg.send(lan.press(str(SEED_002[code]), question))
+        # The pressed question became its confirmation, edited in place, buttons gone.
+        assert question["text"].startswith(f"✅ Đã lưu {code}: ")
+        assert "reply_markup" not in question
+        assert "Minh chứng cho" in lan.keyboard_message()["text"]
+        await tg.send(lan.press("✔ Xong"))
+    assert "Tổng điểm: 93/100" in lan.last_texts(6)
+    while "Dùng bản nháp này" in lan.buttons():  # the drafted parts of section III
+        await tg.send(lan.press("Dùng bản nháp này"))
+    await tg.send(lan.press("Nộp kết quả"))
+    [report] = lan.documents()
+    assert report["document"]["file_name"].endswith(".docx")
+    body = docx.Document(io.BytesIO(tg.api.files[report["document"]["file_id"]]))
+    text = "\n".join(p.text for p in body.paragraphs)
+    assert "Xếp loại: Tốt" in text
+    assert "93/100" in lan.last_texts(4)
+
+
+async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(
+    tg: Harness, tmp_path: Path
+) -> None:
+    lan = PhoneUser(tg.api, 502, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.text("/danhgia 2024"))  # TT 24: chỉ tiêu with counts and yes/no
+    first = lan.keyboard_message()["text"]
+    assert "1.1" in first
+    await tg.send(lan.press("Có"))
+    await tg.send(lan.photo(size=350_000, caption="Kế hoạch số 12/KH-PGDĐT"))
+    assert "Đã lưu tệp “photo”" in lan.last_texts(2)
+    await tg.send(lan.photo(size=25 * 1024 * 1024))
+    assert "Tệp quá lớn (tối đa 20 MB)" in lan.last_texts(2)
+    async with tg.engine.repository.transaction() as tx:
+        assessment = await tx.latest_assessment(1)
+        assert assessment is not None
+        attachments = await tx.attachments(assessment.id)
+        answers = await tx.answers(assessment.id)
+    assert [(a.kind, a.file_ref, a.size, a.channel) for a in attachments] == [
+        ("photo", "photo350000", 350_000, "telegram")
+    ]
+    assert "Kế hoạch số 12/KH-PGDĐT" in answers["1.1"].evidence
+    # The stored file id is enough to fetch the photo again later (the report's annex).
+    tg.api.files["photo350000"] = b"\xff\xd8jpeg bytes"
+    saved = await download_attachment(tg.app, "photo350000", tmp_path / "annex.jpg")
+    assert saved.read_bytes() == b"\xff\xd8jpeg bytes"
+    await tg.send(lan.text("xong"))
+    while "Đơn vị đạt chỉ tiêu này không?" in lan.keyboard_message()["text"]:
+        await tg.send(lan.press("Có"))
+        await tg.send(lan.press("✔ Xong"))
+    assert "Nhập số thành viên đạt trên tổng số" in lan.keyboard_message()["text"]
+    await tg.send(lan.text("31/32"))
+    assert "31/32" in lan.last_texts(2) and "96,9%" in lan.last_texts(2)
+
+
+async def test_a_stale_button_is_answered_and_changes_nothing(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 503, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    question = lan.keyboard_message()
+    old_press = lan.press("7", dict(question))  # the same button, pressed again later
+    await tg.send(lan.press("8", question))
+    answered = len(tg.api.calls)
+    await tg.send(old_press)
+    answers = [p for m, p in tg.api.calls[answered:] if m == "answerCallbackQuery"]
+    assert answers and answers[0]["text"] == "Câu hỏi này đã chuyển sang câu khác."
+    async with tg.engine.repository.transaction() as tx:
+        assessment = await tx.latest_assessment(1)
+        assert assessment is not None
+        stored = await tx.answers(assessment.id)
+    assert {code: a.value for code, a in stored.items()} == {"1a": "8"}
+
+
+async def test_sending_is_retried_without_losing_or_doubling_a_message(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 504, "Lan")
+    tg.api.fail("sendMessage", 502, times=2)
+    tg.api.fail("sendMessage", 429, times=1, retry_after=1)
+    await tg.send(lan.text("/start"))
+    assert len(lan.screen) == 1
+    assert "Xin chào Lan" in lan.screen[0]["text"]
+    assert [m for m, _ in tg.api.calls].count("sendMessage") == 4
+
+
+async def test_a_failure_that_outlasts_the_retries_tells_the_person_nothing_was_lost(
+    tg: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RedactingFilter([TOKEN]))
+    lan = PhoneUser(tg.api, 505, "Lan")
+    tg.api.fail("sendMessage", 500, times=4)
+    with caplog.at_level(logging.DEBUG):
+        await tg.send(lan.text("/start"))
+    assert "không mất gì" in lan.screen[-1]["text"]
+    assert "Telegram update failed" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+async def test_commands_are_registered_in_vietnamese(api: FakeBotApi, tmp_path: Path) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    application = _application(api, _engine_factory(tmp_path)(repository))
+    async with running(application):
+        names = {c["command"]: c["description"] for c in api.commands}
+    await repository.close()
+    assert names["danhgia"].startswith("Bắt đầu hoặc tiếp tục đánh giá")
+    assert {"tieptuc", "xemlai", "tamdung", "huy", "trogiup"} <= set(names)
+
+
+async def test_other_messages_get_a_clear_answer(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 506, "Lan")
+    await tg.send(lan.sticker())
+    assert "Trợ lý nhận chữ, ảnh, tệp tài liệu và video" in lan.screen[0]["text"]
+    group = lan.text("/danhgia")
+    group["message"]["chat"] = {"id": -100, "type": "group", "title": "Tổ văn phòng"}
+    await tg.send(group)
+    assert "tin nhắn riêng" in tg.api.chats[-100][0]["text"]
+
+
+def test_long_texts_are_split_on_paragraphs_with_the_keyboard_last() -> None:
+    paragraphs = [f"Đoạn {n}: " + "minh chứng " * 60 for n in range(20)]
+    reply = Reply("\n\n".join(paragraphs), choices=(Choice("Xong", "ab.x", ChoiceKind.ACTION),))
+    parts = messages(reply)
+    assert len(parts) > 1
+    assert all(len(p.text) <= MESSAGE_LIMIT for p in parts)
+    assert all(p.text.startswith("Đoạn ") for p in parts)  # each cut falls between paragraphs
+    assert "\n\n".join(p.text for p in parts) == reply.text.strip()
+    assert [p.keyboard is not None for p in parts] == [False] * (len(parts) - 1) + [True]
+
+
+def test_api_base_url_is_accepted_with_or_without_bot_suffix() -> None:
+    assert api_urls("http://127.0.0.1:8081") == (
+        "http://127.0.0.1:8081/bot",
+        "http://127.0.0.1:8081/file/bot",
+    )
+    assert api_urls("http://127.0.0.1:8081/bot/") == api_urls("http://127.0.0.1:8081")
+    assert api_urls(None) is None
+
+
+async def _wait(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path: Path) -> None:
+    lan = PhoneUser(api, 507, "Lan")
+    new_engine = _engine_factory(tmp_path)
+    for run in range(2):
+        repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+        async with running(_application(api, new_engine(repository))):
+            if run == 0:
+                api.push(lan.text("/start"))
+                await _wait(lambda: bool(lan.keyboards()))
+                for step in (
+                    lambda: lan.press("Đăng ký đơn vị mới"),
+                    lambda: lan.text("UBND xã Đắk Ruồng"),
+                    lambda: lan.press(CO_QUAN),
+                    lambda: lan.press("Cấp huyện"),
+                    lambda: lan.press("Để sau"),
+                    lambda: lan.press("Bắt đầu đánh giá năm 2023"),
+                    lambda: lan.press("9"),
+                    lambda: lan.text("Nghị quyết số 05/NQ-ĐU"),
+                ):
+                    seen = len(api.calls)
+                    api.push(step())
+                    await _wait(lambda n=seen: any(m == "sendMessage" for m, _ in api.calls[n:]))
+                    await asyncio.sleep(0.05)
+                assert "Đã ghi minh chứng cho 1a" in lan.last_texts(2)
+            else:
+                api.push(lan.text("/tieptuc"))
+                await _wait(lambda: "đã trả lời 1/17 câu" in lan.last_texts(1))
+        await repository.close()
+    assert any(label.startswith("Tiếp tục tại câu 2/17") for label in lan.buttons())
+
+
+async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    application = _application(api, _engine_factory(tmp_path)(repository))
+    web = WebServer("127.0.0.1", 0)
+    lan = PhoneUser(api, 508, "Lan")
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            running(
+                application, webhook=web, public_url="https://dvht.example.vn", secret="s3cret-A"
+            )
+        )
+        await web.start()
+        stack.push_async_callback(web.stop)
+        assert api.webhook["url"] == "https://dvht.example.vn/telegram"
+        assert api.webhook["secret_token"] == "s3cret-A"
+        url = f"http://127.0.0.1:{web.bound_port}/telegram"
+        async with aiohttp.ClientSession() as http:
+            for headers in ({SECRET_HEADER: "wrong"}, {}):
+                async with http.post(url, json=lan.text("/start"), headers=headers) as response:
+                    assert response.status == 403
+            assert lan.screen == []
+            async with http.post(
+                url, json=lan.text("/start"), headers={SECRET_HEADER: "s3cret-A"}
+            ) as response:
+                assert response.status == 200
+        assert "Xin chào Lan" in lan.screen[0]["text"]
+    await repository.close()
+
+
+async def test_python_m_bot_telegram_runs_until_sigterm(api: FakeBotApi, tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DVHT_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("DVHT_PUBLIC_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", env=env, cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    lan = PhoneUser(api, 509, "Lan")
+    try:
+        api.push(lan.text("/start"))
+        await _wait(lambda: bool(lan.screen), timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    assert "Xin chào Lan" in lan.screen[0]["text"]
+    assert process.returncode == 0
+    assert TOKEN not in stderr.decode()
+    assert (tmp_path / "donvi-hoctap.sqlite3").exists()
+
+
+async def test_without_a_token_telegram_says_what_to_set(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "telegram",
+        env=env | {"PYTHONPATH": str(ROOT)}, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await process.communicate()
+    assert process.returncode == 2
+    assert stdout == b""
+    assert "TELEGRAM_BOT_TOKEN" in stderr.decode()
