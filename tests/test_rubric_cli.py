@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DATA, TT22, TT24, CliRun
+from conftest import DATA, TT22, TT24, TT24_TINH, CliRun
 
 from rubric.loader import load_framework
 
@@ -73,17 +73,19 @@ def indicators_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- list ---------------------------------------------------------------------------------------
 
 
-def test_list_prints_both_frameworks_with_their_titles(rubric_cli: Cli) -> None:
+def test_list_prints_every_framework_with_its_title(rubric_cli: Cli) -> None:
     run = rubric_cli("list")
     assert run.returncode == 0
     assert run.stderr == ""
     rows = [line.split("\t", 1) for line in run.stdout.splitlines() if line.strip()]
     listed = {row[0].strip(): row[1].strip() for row in rows}
-    assert set(listed) == {TT22, TT24}
+    assert set(listed) == {TT22, TT24, TT24_TINH}
     for framework_id, title in listed.items():
         assert title == load_framework(framework_id).title
     assert "Thông tư 22/2020/TT-BGDĐT" in listed[TT22]
     assert "Thông tư 24/2023/TT-BGDĐT" in listed[TT24]
+    assert "cấp huyện" in listed[TT24]
+    assert "cấp tỉnh" in listed[TT24_TINH]
 
 
 # --- score: points ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TT22, TT24
+from conftest import TT22, TT24, TT24_TINH
 
 from rubric.loader import (
     RubricError,
@@ -70,10 +70,10 @@ def indicator(data: dict[str, Any], criterion: int, index: int) -> dict[str, Any
 
 
 def test_every_framework_is_bundled() -> None:
-    assert framework_ids() == [TT22, TT24]
+    assert framework_ids() == [TT22, TT24, TT24_TINH]
 
 
-@pytest.mark.parametrize("framework_id", [TT22, TT24])
+@pytest.mark.parametrize("framework_id", [TT22, TT24, TT24_TINH])
 def test_bundled_files_load_without_a_problem(framework_id: str) -> None:
     parsed = parse_framework(source_text(framework_id), f"{framework_id}.yaml")
     assert parsed.id == framework_id
