@@ -158,12 +158,28 @@ class LeafSpec:
     applicability: Applicability
 
 
+_MOST_BINDING = (Applicability.REQUIRED, Applicability.OPTIONAL, Applicability.NOT_APPLICABLE)
+
+
+def binding(framework: Framework, indicator: Indicator, kind: Kind) -> Applicability:
+    """How `indicator` binds a unit of `kind` at the most binding of the framework's levels.
+
+    One set of answers is judged at every level, so a chỉ tiêu is asked when it binds the unit at
+    any level and "không áp dụng" is refused when it binds at one of them.
+    """
+    found = {indicator.at_level(level).applicability(kind) for level in framework.levels or [1]}
+    return next(applicability for applicability in _MOST_BINDING if applicability in found)
+
+
 def leaf_specs(framework: Framework, kind: Kind) -> dict[str, LeafSpec]:
-    """Every answerable code of `framework`, in questionnaire order, for a unit of `kind`."""
+    """Every answerable code of `framework`, in questionnaire order, for a unit of `kind`.
+
+    The wording is the lowest level's; the applicability covers every level (see `binding`).
+    """
     specs: dict[str, LeafSpec] = {}
     for base in framework.indicators:
         indicator = base.for_kind(kind)
-        applicability = indicator.applicability(kind)
+        applicability = binding(framework, base, kind)
         for item in indicator.items:
             specs[item.code] = LeafSpec(
                 item.code, AnswerKind.SCORE, item.max, indicator, item, applicability

@@ -1,21 +1,29 @@
 """The command line for people and scripts: list frameworks, score an answers file.
 
-`python -m rubric score FRAMEWORK ANSWERS [--unit-kind KIND]` prints one JSON object on stdout;
-any problem prints one Vietnamese line on stderr, nothing on stdout, and exits with status 2, so a
-script can trust that whatever it reads on stdout is a complete, computed result.
+`python -m rubric score FRAMEWORK ANSWERS [--unit-kind KIND] [--level N]
+[--level1-decision-date YYYY-MM-DD] [--submitted-on YYYY-MM-DD]` prints one JSON object on
+stdout; any problem prints one Vietnamese line on stderr, nothing on stdout, and exits with
+status 2, so a script can trust that whatever it reads on stdout is a complete, computed result.
+
+For a recognition framework the top-level keys (`recognised`, `indicators`, `unmet`, `level`)
+describe mức độ 1 unless `--level` says otherwise, so existing scripts keep their meaning; `levels`,
+`highest_level` and `level2_eligible` add every level at once.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rubric.answers import AnswerError, Counts, parse_answers, to_plain
+from rubric.answers import Answer, AnswerError, Counts, parse_answers, to_plain
+from rubric.levels import LevelsResult, judge_levels
 from rubric.loader import (
     RubricError,
     UnknownFramework,
@@ -25,7 +33,7 @@ from rubric.loader import (
     load_kinds,
 )
 from rubric.model import Framework, Kind
-from rubric.scoring import PointsResult, RecognitionResult, evaluate
+from rubric.scoring import PointsResult, RecognitionResult, score_points
 from templates.formatting import format_percent
 from templates.text import t
 
@@ -100,14 +108,9 @@ def points_json(framework: Framework, result: PointsResult) -> dict[str, Any]:
     }
 
 
-def recognition_json(framework: Framework, result: RecognitionResult) -> dict[str, Any]:
+def level_json(result: RecognitionResult) -> dict[str, Any]:
+    """One level's judgement: `recognised`, `criteria`, `indicators`, `unmet`."""
     return {
-        "framework": framework.id,
-        "title": framework.title,
-        "method": "recognition",
-        "unit_kind": result.unit_kind,
-        "unit_level": framework.unit_level,
-        "level": result.level,
         "recognised": result.recognised,
         "criteria": [
             {"code": c.code, "title": c.title, "status": str(c.status)} for c in result.criteria
@@ -129,17 +132,94 @@ def recognition_json(framework: Framework, result: RecognitionResult) -> dict[st
     }
 
 
-def score_command(args: argparse.Namespace) -> dict[str, Any]:
-    framework, unit_kind = resolve(args.framework, args.unit_kind)
-    raw = read_answers_file(Path(args.answers))
+def shortfalls_json(result: RecognitionResult) -> list[dict[str, Any]]:
+    """What each unmet chỉ tiêu lacks ("cần thêm 2 thành viên … để đạt 95%")."""
+    return [
+        {"code": gap.code, "people": gap.people, "message": gap.message}
+        for gap in result.shortfalls
+    ]
+
+
+def recognition_json(framework: Framework, result: RecognitionResult) -> dict[str, Any]:
+    """One level's result as the top-level object (the output before levels were added)."""
+    return {
+        "framework": framework.id,
+        "title": framework.title,
+        "method": "recognition",
+        "unit_kind": result.unit_kind,
+        "unit_level": framework.unit_level,
+        "level": result.level,
+        **level_json(result),
+    }
+
+
+def levels_json(framework: Framework, result: LevelsResult, level: int) -> dict[str, Any]:
+    """`recognition_json` of mức độ `level`, with every level and mức độ 2 eligibility added."""
+    return {
+        **recognition_json(framework, result.at(level)),
+        "levels": {
+            str(r.level): {**level_json(r), "shortfalls": shortfalls_json(r)}
+            for r in result.results
+        },
+        "highest_level": result.highest_level,
+        "next_level": result.next_level,
+        "requested_level": result.requested_level,
+        "level2_eligible": result.level2_eligible,
+        "level2_note": result.level2_note,
+        "level2_from": result.level2_from.isoformat() if result.level2_from else None,
+    }
+
+
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def parse_date(value: str, option: str) -> date:
+    """A calendar date written YYYY-MM-DD (only that form: 2025-01-14, not 14/01/2025)."""
     try:
-        answers = parse_answers(framework, unit_kind, raw)
+        if _ISO_DATE.match(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise CliError(t("cli.bad_date", value=value, option=option))
+
+
+def chosen_level(framework: Framework, level: str | None) -> int:
+    """The level the top-level keys describe: `--level`, or mức độ 1 when not given."""
+    if level is None:
+        return 1
+    if framework.method == "points":
+        raise CliError(t("cli.points_no_level", id=framework.id))
+    known = [str(number) for number in framework.levels]
+    if level.strip() not in known:
+        raise CliError(t("cli.unknown_level", id=framework.id, level=level, known=", ".join(known)))
+    return int(level)
+
+
+def read_answers(framework: Framework, unit_kind: Kind, path: Path) -> dict[str, Answer]:
+    try:
+        return parse_answers(framework, unit_kind, read_answers_file(path))
     except AnswerError as exc:
         raise CliError(exc.message()) from exc
-    result = evaluate(framework, unit_kind, answers)
-    if isinstance(result, PointsResult):
-        return points_json(framework, result)
-    return recognition_json(framework, result)
+
+
+def score_command(args: argparse.Namespace, today: date) -> dict[str, Any]:
+    framework, unit_kind = resolve(args.framework, args.unit_kind)
+    level = chosen_level(framework, args.level)
+    decided = args.level1_decision_date
+    decision = parse_date(decided, "--level1-decision-date") if decided is not None else None
+    submitted = args.submitted_on
+    submitted_on = parse_date(submitted, "--submitted-on") if submitted is not None else today
+    answers = read_answers(framework, unit_kind, Path(args.answers))
+    if framework.method == "points":
+        return points_json(framework, score_points(framework, answers))
+    result = judge_levels(
+        framework,
+        unit_kind,
+        answers,
+        submitted_on=submitted_on,
+        level1_decision_date=decision,
+    )
+    return levels_json(framework, result, level)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--unit-kind", default=DEFAULT_KIND, help=f"loại đơn vị (mặc định {DEFAULT_KIND})"
     )
+    score.add_argument(
+        "--level",
+        metavar="{1,2}",
+        help="mức độ mà các khóa recognised, indicators, unmet mô tả (mặc định 1)",
+    )
+    score.add_argument(
+        "--level1-decision-date",
+        metavar="YYYY-MM-DD",
+        help="ngày quyết định công nhận mức độ 1 của đơn vị (không có: chưa xét mức độ 2)",
+    )
+    score.add_argument(
+        "--submitted-on",
+        metavar="YYYY-MM-DD",
+        help="ngày nộp hồ sơ đánh giá (mặc định: hôm nay)",
+    )
     return parser
 
 
@@ -167,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             for framework_id in framework_ids():
                 print(f"{framework_id}\t{load_framework(framework_id).title}")
             return 0
-        output = score_command(args)
+        output = score_command(args, date.today())
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -8,7 +8,9 @@ variant can fix the file in one pass.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
@@ -17,7 +19,16 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from rubric.model import AnswerKind, Framework, Indicator, Kind, KindCatalogue
+from rubric.model import (
+    NOT_NULL_AT_LEVEL,
+    AnswerKind,
+    Framework,
+    Indicator,
+    Kind,
+    KindCatalogue,
+    LevelChange,
+)
+from templates.formatting import format_number
 from templates.text import has, t
 
 _FRAMEWORKS = files("rubric").joinpath("frameworks")
@@ -48,6 +59,8 @@ def _where(loc: tuple[int | str, ...], data: Any) -> str:
     parts: list[str] = []
     node = data
     for step in loc:
+        if step == "[key]":  # pydantic's marker for a mapping's key: the key itself is named
+            continue
         if isinstance(step, int):
             parts[-1] = f"{parts[-1]}[{step}]" if parts else f"[{step}]"
         else:
@@ -78,8 +91,10 @@ def _pydantic_problems(error: ValidationError, data: Any) -> list[str]:
     return problems
 
 
-def _indicator_problems(fw: Framework, where: str, ind: Indicator) -> Iterator[str]:
-    label = f"{where} ({ind.code})"
+_WRITTEN_PERCENT = re.compile(r"(\d+(?:[.,]\d+)?)\s*%")
+
+
+def _indicator_problems(fw: Framework, label: str, ind: Indicator) -> Iterator[str]:
     if fw.method == "points":
         if ind.answer is not AnswerKind.SCORE:
             yield t("rubric.points_needs_score", where=label)
@@ -91,15 +106,42 @@ def _indicator_problems(fw: Framework, where: str, ind: Indicator) -> Iterator[s
     else:
         if ind.answer is AnswerKind.SCORE or ind.max is not None or ind.items:
             yield t("rubric.recognition_no_points", where=label)
-        if ind.answer is AnswerKind.COUNTS and ind.threshold is None:
-            yield t("rubric.missing_threshold", where=label)
-    if ind.answer is not AnswerKind.COUNTS and ind.threshold is not None:
+        if ind.answer is AnswerKind.COUNTS:
+            yield from _counts_problems(label, ind)
+    thresholds = [ind.threshold, *(variant.threshold for variant in ind.variants)]
+    if ind.answer is not AnswerKind.COUNTS and any(x is not None for x in thresholds):
         yield t("rubric.threshold_not_counts", where=label)
     if ind.items and ind.answer is not AnswerKind.SCORE:
         yield t("rubric.items_need_score", where=label)
 
 
+def _counts_problems(label: str, ind: Indicator) -> Iterator[str]:
+    """A counts chỉ tiêu, as every kind of unit reads it: a threshold its wording agrees with,
+    and the words for the gap in people ("cần thêm 2 thành viên đạt …")."""
+    readings = [ind, *(ind.model_copy(update=variant.update()) for variant in ind.variants)]
+    problems: list[str] = []
+    for reading in readings:
+        if reading.threshold is None:
+            problems.append(t("rubric.missing_threshold", where=label))
+            continue
+        if reading.achieving is None:
+            problems.append(t("rubric.missing_achieving", where=label))
+        written = _WRITTEN_PERCENT.search(reading.text)
+        if written and Decimal(written.group(1).replace(",", ".")) != reading.threshold:
+            problems.append(
+                t(
+                    "rubric.text_threshold_mismatch",
+                    where=label,
+                    written=written.group(1),
+                    threshold=format_number(reading.threshold),
+                )
+            )
+    yield from dict.fromkeys(problems)
+
+
 def _points_problems(fw: Framework) -> Iterator[str]:
+    if fw.levels or any(ind.levels for ind in fw.indicators):
+        yield t("rubric.points_no_levels")
     if fw.max_total is None:
         yield t("rubric.missing_max_total")
     if not fw.classification:
@@ -127,20 +169,50 @@ def _points_problems(fw: Framework) -> Iterator[str]:
 def _recognition_problems(fw: Framework) -> Iterator[str]:
     if fw.max_total is not None or fw.classification:
         yield t("rubric.recognition_no_points", where="(tệp)")
-    if fw.level is None:
+    if not fw.levels:
         yield t("rubric.missing_level")
+    elif fw.levels != list(range(1, len(fw.levels) + 1)):
+        yield t("rubric.levels_order", levels=", ".join(map(str, fw.levels)))
     for i, criterion in enumerate(fw.criteria):
         if criterion.max is not None:
             yield t("rubric.recognition_no_points", where=f"criteria[{i}] ({criterion.code})")
+        for j, ind in enumerate(criterion.indicators):
+            yield from _level_change_problems(fw, f"criteria[{i}].indicators[{j}]", ind)
+
+
+def _null_keys(change: LevelChange) -> list[str]:
+    """The keys a level change writes as null though they cannot be empty."""
+    return [
+        k for k in NOT_NULL_AT_LEVEL if k in change.model_fields_set and getattr(change, k) is None
+    ]
+
+
+def _level_change_problems(fw: Framework, where: str, ind: Indicator) -> Iterator[str]:
+    where = f"{where} ({ind.code}).levels"
+    for number, change in ind.levels.items():
+        if number == 1:
+            yield t("rubric.level_change_base", where=where)
+        elif number not in fw.levels:
+            yield t("rubric.level_change_unknown", where=where, level=number)
+        for key in _null_keys(change):
+            yield t("rubric.level_change_null", where=f"{where}[{number}].{key}")
+
+
+def _kind_names(ind: Indicator) -> set[str]:
+    """Every unit kind or group an indicator names, at every level."""
+    names: set[str] = set()
+    for reading in [ind, *(ind.at_level(number) for number in ind.levels)]:
+        lists = [reading.applies_to or [], reading.optional_for, reading.not_for]
+        lists += [variant.kinds for variant in reading.variants]
+        names.update(name for names in lists for name in names)
+    return names
 
 
 def _kind_problems(fw: Framework, kinds: list[Kind]) -> Iterator[str]:
     known = {kind.id for kind in kinds} | {group for kind in kinds for group in kind.groups}
     for i, criterion in enumerate(fw.criteria):
         for j, ind in enumerate(criterion.indicators):
-            lists = [ind.applies_to or [], ind.optional_for, ind.not_for]
-            lists += [variant.kinds for variant in ind.variants]
-            for name in sorted({name for names in lists for name in names} - known):
+            for name in sorted(_kind_names(ind) - known):
                 where = f"criteria[{i}].indicators[{j}] ({ind.code})"
                 yield t("rubric.unknown_kind", where=where, kind=name)
 
@@ -157,13 +229,43 @@ def _duplicate_problems(fw: Framework) -> Iterator[str]:
             seen.add(code)
 
 
+def _levels_problems(fw: Framework, where: str, ind: Indicator) -> list[str]:
+    """The indicator's problems at each level of the file, each said once.
+
+    A problem the lowest level already has is not repeated for a level that inherits it; one a
+    level's own change brings is labelled with that level ("… (2.4) mức độ 2: …").
+    """
+    base = f"{where} ({ind.code})"
+    problems = list(_indicator_problems(fw, base, ind))
+    for number in fw.levels[1:]:
+        changes = [change for changed, change in ind.levels.items() if 1 < changed <= number]
+        if not changes or any(_null_keys(change) for change in changes):
+            continue  # nothing changes, or a null already reported makes the reading unusable
+        reading = ind.at_level(number)
+        labelled = _indicator_problems(fw, f"{base} mức độ {number}", reading)
+        for plain, problem in zip(_indicator_problems(fw, base, reading), labelled, strict=True):
+            if plain not in problems:
+                problems.append(problem)
+    return problems
+
+
+def _due_problems(fw: Framework) -> Iterator[str]:
+    due = fw.report.due
+    if not due.exists():
+        yield t("rubric.due_no_such_day", day=due.day, month=due.month)
+    written = {f"{due.day}/{due.month}", f"{due.day:02d}/{due.month:02d}"}
+    if not any(form in fw.report.deadline for form in written):
+        yield t("rubric.due_text_mismatch", day=due.day, month=due.month)
+
+
 def semantic_problems(fw: Framework, kinds: list[Kind]) -> list[str]:
     """Every rule of a framework that spans fields, as readable problems (empty when sound)."""
     problems = list(_duplicate_problems(fw))
     problems += _points_problems(fw) if fw.method == "points" else _recognition_problems(fw)
+    problems += _due_problems(fw)
     for i, criterion in enumerate(fw.criteria):
         for j, ind in enumerate(criterion.indicators):
-            problems += _indicator_problems(fw, f"criteria[{i}].indicators[{j}]", ind)
+            problems += _levels_problems(fw, f"criteria[{i}].indicators[{j}]", ind)
     problems += _kind_problems(fw, kinds)
     return problems
 

@@ -8,11 +8,15 @@ duplicate codes, known unit kinds) live in `rubric.loader`, which reports every 
 
 from __future__ import annotations
 
+import calendar
 from decimal import Decimal
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+LevelNumber = Annotated[int, Field(ge=1, le=2)]
+"""A mức độ công nhận: Thông tư 24/2023 has mức độ 1 and mức độ 2."""
 
 
 class _Strict(BaseModel):
@@ -69,11 +73,52 @@ class Variant(_Strict):
     text: str | None = None
     threshold: Decimal | None = Field(default=None, ge=0, le=100)
     subject: str | None = None
+    achieving: str | None = None
     guidance: str | None = None
+
+    def update(self) -> dict[str, object]:
+        """What this variant replaces in the indicator (the fields it writes)."""
+        written = self.model_dump(exclude={"kinds"})
+        return {key: value for key, value in written.items() if value is not None}
+
+
+class LevelChange(_Strict):
+    """What a chỉ tiêu says differently at a higher mức độ (its `levels:` entry for that level).
+
+    Every key written replaces the mức độ 1 value whole (a `variants` list replaces the list);
+    a key left out keeps it. `applies_to: null` written out means "every kind of unit".
+    """
+
+    text: str | None = None
+    threshold: Decimal | None = Field(default=None, ge=0, le=100)
+    subject: str | None = None
+    achieving: str | None = None
+    guidance: str | None = None
+    applies_to: list[str] | None = None
+    optional_for: list[str] | None = None
+    not_for: list[str] | None = None
+    variants: list[Variant] | None = None
+
+    def update(self) -> dict[str, object]:
+        """The keys written, as an update of the lower level's indicator (a list written as
+        null is empty; the loader refuses null for the keys that cannot be empty)."""
+        update = {key: getattr(self, key) for key in self.model_fields_set}
+        for key in ("optional_for", "not_for", "variants"):
+            if key in update and update[key] is None:
+                update[key] = []
+        return update
+
+
+NOT_NULL_AT_LEVEL = ("text", "subject", "guidance")
+"""Keys a level change may not write as null: every chỉ tiêu has words at every level."""
 
 
 class Indicator(_Strict):
-    """A tiêu chí's indicator (TT 22) or chỉ tiêu (TT 24): the unit answers one per question."""
+    """A tiêu chí's indicator (TT 22) or chỉ tiêu (TT 24): the unit answers one per question.
+
+    The fields describe the lowest mức độ; `levels` says what changes at a higher one, so the
+    two levels of the circular stay in one file and one set of answers serves both.
+    """
 
     code: str
     text: str
@@ -82,11 +127,20 @@ class Indicator(_Strict):
     max: int | None = Field(default=None, ge=1)
     threshold: Decimal | None = Field(default=None, ge=0, le=100)
     subject: str = "thành viên"
+    achieving: str | None = None  # what a counted person did, for "cần thêm 2 thành viên …"
     items: list[Item] = Field(default_factory=list)
     applies_to: list[str] | None = None
     optional_for: list[str] = Field(default_factory=list)
     not_for: list[str] = Field(default_factory=list)
     variants: list[Variant] = Field(default_factory=list)
+    levels: dict[LevelNumber, LevelChange] = Field(default_factory=dict)
+
+    def at_level(self, level: int) -> Indicator:
+        """This chỉ tiêu as it reads at mức độ `level`: the changes of every level up to it."""
+        indicator = self
+        for number in sorted(n for n in self.levels if n <= level):
+            indicator = indicator.model_copy(update=self.levels[number].update())
+        return indicator
 
     def applicability(self, kind: Kind) -> Applicability:
         """Whether this indicator binds a unit of `kind` (scope written into the chỉ tiêu)."""
@@ -102,12 +156,7 @@ class Indicator(_Strict):
         """This indicator with the first matching variant's wording and threshold applied."""
         for variant in self.variants:
             if kind.matches(variant.kinds):
-                update = {
-                    key: value
-                    for key, value in variant.model_dump(exclude={"kinds"}).items()
-                    if value is not None
-                }
-                return self.model_copy(update=update)
+                return self.model_copy(update=variant.update())
         return self
 
 
@@ -135,11 +184,29 @@ class Years(_Strict):
         return isinstance(year, int) and self.first <= year <= (self.last or 9999)
 
 
+class Due(_Strict):
+    """The filing deadline of a year's hồ sơ as a date a program can compute with (reminders).
+
+    `before` is true when the circular says "trước ngày …" (TT 24/2023: trước ngày 15/01 năm
+    sau), so the last day to file is the day before; false when the day itself counts.
+    """
+
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    next_year: bool
+    before: bool
+
+    def exists(self) -> bool:
+        """True when the day exists in every year (31/4 never does; 29/02 not every year)."""
+        return self.day <= calendar.monthrange(2023, self.month)[1]  # 2023: not a leap year
+
+
 class ReportInfo(_Strict):
     """What the report needs from the framework: the trích yếu and the filing deadline."""
 
     subject: str  # "{year}" is replaced by the assessment year
-    deadline: str = ""
+    deadline: str  # the deadline as people read it ("trước ngày 15/01 năm sau")
+    due: Due  # the same deadline, for programs
 
 
 class Framework(_Strict):
@@ -155,7 +222,7 @@ class Framework(_Strict):
     max_total: int | None = Field(default=None, ge=1)
     classification: list[Band] = Field(default_factory=list)
     unit_level: Literal["cap-huyen", "cap-tinh"] | None = None
-    level: int | None = Field(default=None, ge=1, le=2)
+    levels: list[LevelNumber] = Field(default_factory=list)  # mức độ described (recognition)
     criteria: list[Criterion] = Field(min_length=1)
 
     _by_code: dict[str, Indicator] = PrivateAttr(default_factory=dict)

@@ -15,8 +15,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from rubric.answers import Answer, Counts, NotApplicable, Score, YesNo
-from rubric.model import AnswerKind, Framework, Indicator, Kind
-from templates.formatting import percent_value
+from rubric.model import AnswerKind, Applicability, Framework, Indicator, Kind
+from templates.formatting import format_percent, percent_value
+from templates.text import t
 
 
 class Status(StrEnum):
@@ -144,6 +145,30 @@ class Judgement:
             return self.answer.shortfall(self.threshold)
         return 0
 
+    def gap(self) -> Shortfall | None:
+        """What this chỉ tiêu lacks, in people where it counts them; None unless không đạt."""
+        if self.status is not Status.KHONG_DAT:
+            return None
+        if isinstance(self.answer, Counts) and self.threshold is not None:
+            message = t(
+                "levels.gap_people",
+                people=self.shortfall,
+                subject=self.indicator.subject,
+                achieving=self.indicator.achieving or t("levels.gap_achieving", code=self.code),
+                threshold=format_percent(self.threshold),
+            )
+            return Shortfall(self.code, self.shortfall, message)
+        return Shortfall(self.code, None, t("levels.gap_yes_no", text=self.indicator.text))
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A chỉ tiêu not met, and what it lacks: people for a counts one, else its requirement."""
+
+    code: str
+    people: int | None  # more achievers needed, the total unchanged; None: not a counts chỉ tiêu
+    message: str  # "cần thêm 2 thành viên đạt danh hiệu “Lao động tiên tiến” để đạt 95%"
+
 
 @dataclass(frozen=True, slots=True)
 class CriterionJudgement:
@@ -174,6 +199,11 @@ class RecognitionResult:
         """Recognised only when complete and every chỉ tiêu that applies is đạt (Điều 8)."""
         return self.complete and not self.unmet
 
+    @property
+    def shortfalls(self) -> list[Shortfall]:
+        """Every chỉ tiêu không đạt, in questionnaire order, with what it lacks."""
+        return [gap for j in self.judgements if (gap := j.gap()) is not None]
+
 
 def _status(indicator: Indicator, answer: Answer | None) -> Status | None:
     match answer:
@@ -199,32 +229,42 @@ def _criterion_status(judgements: tuple[Judgement, ...]) -> Status | None:
     return Status.DAT
 
 
+def _judgement(base: Indicator, kind: Kind, level: int, answers: Mapping[str, Answer]) -> Judgement:
+    """One chỉ tiêu at one level. One set of answers serves every level, so a chỉ tiêu whose
+    scope at this level leaves the unit out is không áp dụng whatever was answered for another
+    level (cấp huyện 3.3 at mức độ 2 for a tổ chức kinh tế)."""
+    at_level = base.at_level(level)
+    indicator = at_level.for_kind(kind)
+    answer = answers.get(indicator.code)
+    if at_level.applicability(kind) is Applicability.NOT_APPLICABLE:
+        answer = NotApplicable()
+    return Judgement(indicator.code, indicator, answer, _status(indicator, answer))
+
+
 def judge_recognition(
-    framework: Framework, kind: Kind, answers: Mapping[str, Answer]
+    framework: Framework, kind: Kind, answers: Mapping[str, Answer], level: int = 1
 ) -> RecognitionResult:
-    """Each chỉ tiêu đạt / không đạt / không áp dụng, and recognition (TT 24/2023)."""
+    """Each chỉ tiêu đạt / không đạt / không áp dụng at mức độ `level`, and recognition."""
+    if level not in framework.levels:
+        raise ValueError(f"{framework.id} has no level {level} (levels: {framework.levels})")
     criteria = []
     for criterion in framework.criteria:
-        judgements = []
-        for base in criterion.indicators:
-            indicator = base.for_kind(kind)
-            answer = answers.get(indicator.code)
-            judgements.append(
-                Judgement(indicator.code, indicator, answer, _status(indicator, answer))
-            )
-        frozen = tuple(judgements)
+        frozen = tuple(_judgement(base, kind, level, answers) for base in criterion.indicators)
         criteria.append(
             CriterionJudgement(criterion.code, criterion.title, _criterion_status(frozen), frozen)
         )
     complete = all(j.status is not None for c in criteria for j in c.judgements)
-    return RecognitionResult(framework.id, framework.level or 1, kind.id, tuple(criteria), complete)
+    return RecognitionResult(framework.id, level, kind.id, tuple(criteria), complete)
 
 
 Result = PointsResult | RecognitionResult
 
 
-def evaluate(framework: Framework, kind: Kind, answers: Mapping[str, Answer]) -> Result:
-    """The result of `answers` under `framework`, whichever method it uses."""
+def evaluate(
+    framework: Framework, kind: Kind, answers: Mapping[str, Answer], level: int = 1
+) -> Result:
+    """The result of `answers` under `framework`, whichever method it uses (a points framework
+    has no levels: `level` is for recognition ones, mức độ 1 unless said)."""
     if framework.method == "points":
         return score_points(framework, answers)
-    return judge_recognition(framework, kind, answers)
+    return judge_recognition(framework, kind, answers, level)

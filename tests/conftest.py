@@ -21,6 +21,7 @@ from rubric.model import Framework, Kind  # noqa: E402
 
 TT22 = "tt22-2020"
 TT24 = "tt24-2023-cap-huyen"
+TT24_TINH = "tt24-2023-cap-tinh"
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,11 @@ def tt22() -> Framework:
 @pytest.fixture(scope="session")
 def tt24() -> Framework:
     return load_framework(TT24)
+
+
+@pytest.fixture(scope="session")
+def tt24_tinh() -> Framework:
+    return load_framework(TT24_TINH)
 
 
 @pytest.fixture(scope="session")

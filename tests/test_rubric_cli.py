@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import DATA, TT22, TT24, CliRun
+from conftest import DATA, TT22, TT24, TT24_TINH, CliRun
 
 from rubric.loader import load_framework
 
@@ -73,17 +73,19 @@ def indicators_of(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # --- list ---------------------------------------------------------------------------------------
 
 
-def test_list_prints_both_frameworks_with_their_titles(rubric_cli: Cli) -> None:
+def test_list_prints_every_framework_with_its_title(rubric_cli: Cli) -> None:
     run = rubric_cli("list")
     assert run.returncode == 0
     assert run.stderr == ""
     rows = [line.split("\t", 1) for line in run.stdout.splitlines() if line.strip()]
     listed = {row[0].strip(): row[1].strip() for row in rows}
-    assert set(listed) == {TT22, TT24}
+    assert set(listed) == {TT22, TT24, TT24_TINH}
     for framework_id, title in listed.items():
         assert title == load_framework(framework_id).title
     assert "Thông tư 22/2020/TT-BGDĐT" in listed[TT22]
     assert "Thông tư 24/2023/TT-BGDĐT" in listed[TT24]
+    assert "cấp huyện" in listed[TT24]
+    assert "cấp tỉnh" in listed[TT24_TINH]
 
 
 # --- score: points ------------------------------------------------------------------------------
@@ -245,3 +247,138 @@ def test_an_unknown_unit_kind_is_refused(rubric_cli: Cli, tmp_path: Path) -> Non
 
 def test_a_missing_answers_file_is_refused(rubric_cli: Cli, tmp_path: Path) -> None:
     assert_refused(rubric_cli("score", TT22, str(tmp_path / "absent.yaml")), "absent.yaml")
+
+
+# --- levels ---------------------------------------------------------------------------------------
+
+TINH_THPT: dict[str, object] = {
+    **{code: "có" for code in ("1.1", "1.2", "1.4", "1.5", "3.2", "3.3", "3.4")},
+    "1.3": "na", "3.5": "na", "3.6": "na",
+    "2.1": "48/50", "2.2": "50/50", "2.3": "47/50", "2.4": "30/50", "2.5": "46/50",
+    "3.1": "1164/1200",
+}  # fmt: skip
+
+
+def score_tinh(cli: Cli, tmp_path: Path, *options: str, **changes: object) -> CliRun:
+    answers = {**TINH_THPT, **{code.replace("_", "."): v for code, v in changes.items()}}
+    path = write(tmp_path, answers)
+    return cli("score", TT24_TINH, path, "--unit-kind", "thpt-gdtx", *options)
+
+
+def test_without_level_the_top_level_keys_describe_level_1(rubric_cli: Cli, tmp_path: Path) -> None:
+    data = ok_json(score_tinh(rubric_cli, tmp_path, "--submitted-on", "2025-01-10"))
+    assert (data["level"], data["recognised"], data["unmet"]) == (1, True, [])
+    assert indicators_of(data)["2.4"]["threshold"] == 50.0
+    assert set(data["levels"]) == {"1", "2"}
+    for key in ("recognised", "indicators", "unmet", "criteria"):
+        assert data["levels"]["1"][key] == data[key]
+    two = data["levels"]["2"]
+    assert two["recognised"] is False
+    assert two["unmet"] == ["2.3", "2.4", "2.5"]
+    assert indicators_of(two)["2.4"]["threshold"] == 70.0
+    assert indicators_of(two)["3.1"]["threshold"] == 97.0
+    assert indicators_of(two)["3.1"]["status"] == "đạt"  # 1164/1200 is exactly 97%
+    assert data["highest_level"] == 1
+    assert data["next_level"] == 2
+    assert two["shortfalls"] == [
+        {
+            "code": "2.3",
+            "people": 1,
+            "message": "cần thêm 1 thành viên được đào tạo, bồi dưỡng và tham gia thực hiện"
+            " chuyển đổi số để đạt 95%",
+        },
+        {
+            "code": "2.4",
+            "people": 5,
+            "message": "cần thêm 5 thành viên có trình độ ngoại ngữ hoặc tiếng dân tộc thiểu số"
+            " đáp ứng yêu cầu công việc để đạt 70%",
+        },
+        {
+            "code": "2.5",
+            "people": 2,
+            "message": "cần thêm 2 thành viên đạt danh hiệu “Lao động tiên tiến” để đạt 95%",
+        },
+    ]
+    assert data["levels"]["1"]["shortfalls"] == []
+    assert [entry["status"] for entry in data["indicators"][-3:]] == [
+        "đạt",
+        "không áp dụng",
+        "không áp dụng",
+    ]
+
+
+def test_level_2_makes_the_top_level_keys_describe_level_2(rubric_cli: Cli, tmp_path: Path) -> None:
+    data = ok_json(score_tinh(rubric_cli, tmp_path, "--level", "2"))
+    assert data["level"] == 2
+    assert data["recognised"] is False
+    assert data["unmet"] == ["2.3", "2.4", "2.5"]
+    for key in ("recognised", "indicators", "unmet", "criteria"):
+        assert data["levels"]["2"][key] == data[key]
+    assert "shortfalls" not in data
+
+
+def test_level_2_eligibility_from_the_decision_date(rubric_cli: Cli, tmp_path: Path) -> None:
+    met = {"2.3": "48/50", "2.4": "35/50", "2.5": "48/50"}
+    decided = ("--level1-decision-date", "2024-02-29")
+    early = ok_json(
+        score_tinh(rubric_cli, tmp_path, *decided, "--submitted-on", "2025-01-10", **met)
+    )
+    assert early["highest_level"] == 2
+    assert early["next_level"] is None
+    assert early["level2_eligible"] is False
+    assert early["level2_from"] == "2025-02-28"
+    assert "28/02/2025" in early["level2_note"]
+    assert early["requested_level"] == 1
+    due = ok_json(score_tinh(rubric_cli, tmp_path, *decided, "--submitted-on", "2025-02-28", **met))
+    assert due["level2_eligible"] is True
+    assert due["requested_level"] == 2
+    assert "có thể đề nghị công nhận mức độ 2" in due["level2_note"]
+
+
+def test_without_a_decision_date_level_2_is_not_eligible(rubric_cli: Cli, tmp_path: Path) -> None:
+    data = ok_json(score_tinh(rubric_cli, tmp_path))  # --submitted-on defaults to today
+    assert data["level2_eligible"] is False
+    assert data["level2_from"] is None
+    assert "Chưa có quyết định công nhận mức độ 1" in data["level2_note"]
+
+
+def test_cap_huyen_keeps_its_level_1_output_and_adds_levels(
+    rubric_cli: Cli, tmp_path: Path
+) -> None:
+    data = ok_json(rubric_cli("score", TT24, write(tmp_path, {**TT24_MET, "2.5": "30/32"})))
+    assert (data["level"], data["recognised"], data["unmet"]) == (1, True, [])
+    assert data["levels"]["2"]["unmet"] == ["2.5"]  # 93,75% < 95%
+    assert data["highest_level"] == 1
+    assert data["levels"]["2"]["shortfalls"][0]["people"] == 1
+
+
+def test_a_points_framework_gets_no_level_keys(rubric_cli: Cli, tmp_path: Path) -> None:
+    data = ok_json(rubric_cli("score", TT22, write(tmp_path, TT22_FULL)))
+    for key in ("levels", "highest_level", "level2_eligible", "level2_note", "level", "unmet"):
+        assert key not in data
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--submitted-on", "2025-13-01"),
+        ("--submitted-on", "10/01/2025"),
+        ("--submitted-on", "20250110"),
+        ("--level1-decision-date", "2023-02-29"),
+        ("--level1-decision-date", "hôm qua"),
+    ],
+)
+def test_a_bad_date_is_refused_on_one_line(
+    rubric_cli: Cli, tmp_path: Path, option: str, value: str
+) -> None:
+    assert_refused(score_tinh(rubric_cli, tmp_path, option, value), option, value, "YYYY-MM-DD")
+
+
+@pytest.mark.parametrize("level", ["3", "0", "hai"])
+def test_an_unknown_level_is_refused(rubric_cli: Cli, tmp_path: Path, level: str) -> None:
+    line = assert_refused(score_tinh(rubric_cli, tmp_path, "--level", level), TT24_TINH, level)
+    assert "1, 2" in line
+
+
+def test_a_level_for_a_points_framework_is_refused(rubric_cli: Cli, tmp_path: Path) -> None:
+    assert_refused(rubric_cli("score", TT22, write(tmp_path, TT22_FULL), "--level", "1"), TT22)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import TT22, TT24
+from conftest import TT22, TT24, TT24_TINH
 
 from rubric.loader import (
     RubricError,
@@ -69,11 +69,11 @@ def indicator(data: dict[str, Any], criterion: int, index: int) -> dict[str, Any
 # --- the bundled frameworks ---------------------------------------------------------------------
 
 
-def test_both_frameworks_are_bundled() -> None:
-    assert framework_ids() == [TT22, TT24]
+def test_every_framework_is_bundled() -> None:
+    assert framework_ids() == [TT22, TT24, TT24_TINH]
 
 
-@pytest.mark.parametrize("framework_id", [TT22, TT24])
+@pytest.mark.parametrize("framework_id", [TT22, TT24, TT24_TINH])
 def test_bundled_files_load_without_a_problem(framework_id: str) -> None:
     parsed = parse_framework(source_text(framework_id), f"{framework_id}.yaml")
     assert parsed.id == framework_id
@@ -107,7 +107,7 @@ def test_tt22_has_the_leaf_codes_and_maxima_of_the_circular(tt22: Framework) -> 
 
 def test_tt24_has_the_chi_tieu_and_thresholds_of_the_circular(tt24: Framework) -> None:
     assert tt24.method == "recognition"
-    assert (tt24.unit_level, tt24.level) == ("cap-huyen", 1)
+    assert (tt24.unit_level, tt24.levels) == ("cap-huyen", [1, 2])
     assert tt24.leaf_codes() == TT24_LEAVES
     assert tt24.max_total is None
     assert tt24.classification == []
@@ -119,6 +119,15 @@ def test_tt24_has_the_chi_tieu_and_thresholds_of_the_circular(tt24: Framework) -
         "2.4": Decimal(50),
         "2.5": Decimal(90),
         "3.1": Decimal(90),
+    }
+    at_2 = {ind.code: ind.at_level(2).threshold for ind in tt24.indicators if ind.threshold}
+    assert at_2 == {
+        "2.1": Decimal(95),
+        "2.2": Decimal(95),
+        "2.3": Decimal(95),
+        "2.4": Decimal(70),
+        "2.5": Decimal(95),
+        "3.1": Decimal(95),
     }
     for ind in tt24.indicators:
         expected = AnswerKind.COUNTS if ind.code in thresholds else AnswerKind.YES_NO
@@ -253,3 +262,164 @@ def test_an_unknown_framework_id() -> None:
         load_framework("tt99-2030")
     with pytest.raises(UnknownFramework):
         load_framework("../kinds")
+
+
+# --- levels (mức độ 1 and 2 in one file) ----------------------------------------------------------
+
+
+def level_2(data: dict[str, Any], criterion: int, index: int) -> dict[str, Any]:
+    found = indicator(data, criterion, index)["levels"][2]
+    assert isinstance(found, dict)
+    return found
+
+
+def test_a_level_2_threshold_outside_0_to_100_names_the_level() -> None:
+    problem = only(problems_after(TT24, lambda d: level_2(d, 1, 4).update(threshold=120)))
+    assert "2.5" in problem
+    assert "levels[2].threshold" in problem
+    assert "100" in problem
+
+
+def test_a_level_2_threshold_its_wording_contradicts() -> None:
+    problem = only(problems_after(TT24, lambda d: level_2(d, 1, 4).update(threshold=96)))
+    assert "(2.5) mức độ 2" in problem
+    assert "95%" in problem  # what the text says
+    assert "96%" in problem  # what the threshold says
+
+
+def test_a_level_1_threshold_its_wording_contradicts() -> None:
+    problem = only(problems_after(TT24, lambda d: indicator(d, 1, 3).update(threshold=60)))
+    assert "(2.4)" in problem
+    assert "mức độ" not in problem
+    assert "50%" in problem and "60%" in problem
+
+
+def test_a_variant_at_level_2_is_checked_too() -> None:
+    def change(data: dict[str, Any]) -> None:
+        level_2(data, 2, 0)["variants"][0]["threshold"] = 98  # text says 97%
+
+    problem = only(problems_after(TT24, change))
+    assert "(3.1) mức độ 2" in problem
+    assert "97%" in problem and "98%" in problem
+
+
+def test_a_counts_chi_tieu_without_the_words_for_its_gap() -> None:
+    problem = only(problems_after(TT24, lambda d: indicator(d, 1, 4).pop("achieving")))
+    assert "(2.5)" in problem
+    assert "achieving" in problem
+
+
+def test_a_problem_both_levels_share_is_said_once() -> None:
+    problem = only(problems_after(TT24, lambda d: indicator(d, 2, 0).pop("achieving")))
+    assert "(3.1)" in problem
+
+
+def test_a_threshold_on_a_yes_no_chi_tieu_at_level_2() -> None:
+    problem = only(problems_after(TT24, lambda d: level_2(d, 2, 3).update(threshold=90)))
+    assert "(3.4) mức độ 2" in problem
+    assert "answer: counts" in problem
+
+
+def test_an_unknown_key_in_a_level_change() -> None:
+    problem = only(problems_after(TT24, lambda d: level_2(d, 1, 3).update(answer="yes_no")))
+    assert "levels[2].answer" in problem
+    assert "khóa không được phép" in problem
+
+
+def test_a_level_change_may_not_empty_the_wording() -> None:
+    problem = only(problems_after(TT24, lambda d: level_2(d, 1, 3).update(text=None)))
+    assert "(2.4).levels[2].text" in problem
+    assert "null" in problem
+
+
+def test_a_level_change_may_widen_the_scope_to_every_kind() -> None:
+    data = copy.deepcopy(source_data(TT24))
+    level_2(data, 2, 2)["applies_to"] = None  # 3.3 at mức độ 2: every unit again
+    level_2(data, 2, 2)["optional_for"] = None
+    parsed = parse_framework(yaml.safe_dump(data, allow_unicode=True), "edited.yaml")
+    at_2 = parsed.indicator("3.3").at_level(2)
+    assert (at_2.applies_to, at_2.optional_for) == (None, [])
+
+
+def test_a_level_change_for_level_1_is_refused() -> None:
+    def change(data: dict[str, Any]) -> None:
+        indicator(data, 1, 0)["levels"][1] = {"threshold": 85}
+
+    problem = only(problems_after(TT24, change))
+    assert "(2.1).levels" in problem
+    assert "mức độ 1" in problem
+
+
+def test_a_level_change_for_a_level_the_file_lacks() -> None:
+    problems = problems_after(TT24, lambda d: d.update(levels=[1]))
+    assert problems
+    assert all("mức độ 2 không có trong levels" in p for p in problems)
+    assert any("(2.4).levels" in p for p in problems)
+
+
+def test_a_level_above_2_is_refused() -> None:
+    def change(data: dict[str, Any]) -> None:
+        indicator(data, 1, 0)["levels"][3] = {"threshold": 99}
+
+    problem = only(problems_after(TT24, change))
+    assert "levels[3]" in problem
+    assert "không quá 2" in problem
+
+
+@pytest.mark.parametrize("levels", [[2], [1, 1], [2, 1]])
+def test_levels_must_count_up_from_1(levels: list[int]) -> None:
+    problems = problems_after(TT24, lambda d: d.update(levels=levels))
+    assert any(p.startswith("levels:") and "tăng dần từ 1" in p for p in problems), problems
+
+
+def test_a_recognition_file_without_levels() -> None:
+    problems = problems_after(TT24, lambda d: d.pop("levels"))
+    assert any("levels" in p and "thiếu" in p for p in problems), problems
+
+
+def test_the_old_single_level_key_is_refused() -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["level"] = 1
+
+    problem = only(problems_after(TT24, change))
+    assert problem.startswith("level:")
+    assert "khóa không được phép" in problem
+
+
+def test_a_points_framework_has_no_levels() -> None:
+    problem = only(problems_after(TT22, lambda d: d.update(levels=[1])))
+    assert "chấm điểm" in problem
+    assert "levels" in problem
+
+
+def test_an_unknown_unit_kind_in_a_level_change() -> None:
+    change = lambda d: level_2(d, 2, 2).update(applies_to=["co-quan", "uy-ban"])  # noqa: E731
+    problem = only(problems_after(TT24, change))
+    assert "3.3" in problem
+    assert "uy-ban" in problem
+
+
+# --- the filing deadline -------------------------------------------------------------------------
+
+
+def test_a_due_day_that_some_years_lack() -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["report"]["due"]["month"] = 2
+        data["report"]["due"]["day"] = 29
+        data["report"]["deadline"] = "trước ngày 29/02 năm sau"
+
+    problem = only(problems_after(TT24, change))
+    assert "report.due" in problem
+    assert "29/2" in problem
+
+
+def test_a_due_date_the_deadline_text_does_not_say() -> None:
+    problem = only(problems_after(TT24, lambda d: d["report"]["due"].update(day=16)))
+    assert "report.deadline" in problem
+    assert "16/1" in problem
+
+
+def test_a_file_without_a_machine_readable_deadline() -> None:
+    problem = only(problems_after(TT22, lambda d: d["report"].pop("due")))
+    assert "report.due" in problem
+    assert "thiếu" in problem

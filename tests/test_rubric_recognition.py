@@ -29,7 +29,9 @@ KIND_IDS = [
     "co-quan",
     "mam-non-cong-lap",
     "giao-duc-pho-thong",
+    "thpt-gdtx",
     "giao-duc-nghe-nghiep",
+    "dai-hoc",
     "co-so-giao-duc-khac",
     "to-chuc-kinh-te",
     "khac",
@@ -37,7 +39,9 @@ KIND_IDS = [
 SCHOOL_KINDS = [
     "mam-non-cong-lap",
     "giao-duc-pho-thong",
+    "thpt-gdtx",
     "giao-duc-nghe-nghiep",
+    "dai-hoc",
     "co-so-giao-duc-khac",
 ]
 COUNTS_CODES = ["2.1", "2.2", "2.3", "2.4", "2.5", "3.1"]
@@ -227,7 +231,7 @@ def test_2_4_does_not_apply_to_a_to_chuc_kinh_te(tt24: Framework) -> None:
         assert applicability(tt24, other, "2.4") is Applicability.REQUIRED
 
 
-@pytest.mark.parametrize("unit_kind", KIND_IDS)
+@pytest.mark.parametrize("unit_kind", [k for k in KIND_IDS if k != "thpt-gdtx"])
 def test_3_4_binds_only_general_schools_and_3_5_only_vocational_ones(
     tt24: Framework, unit_kind: str
 ) -> None:
@@ -243,6 +247,17 @@ def test_3_4_binds_only_general_schools_and_3_5_only_vocational_ones(
     if not expected_unmet:
         assert indicator(result, "3.4").status is Status.KHONG_AP_DUNG
         assert indicator(result, "3.5").status is Status.KHONG_AP_DUNG
+
+
+def test_3_4_is_the_units_own_call_for_a_thpt_or_gdtx_centre_at_cap_huyen(tt24: Framework) -> None:
+    # a trường THPT is a cơ sở giáo dục phổ thông (3.4 binds it), a trung tâm GDTX is not
+    assert applicability(tt24, "thpt-gdtx", "3.4") is Applicability.OPTIONAL
+    assert applicability(tt24, "thpt-gdtx", "3.5") is Applicability.NOT_APPLICABLE
+    centre = judge(tt24, "thpt-gdtx", **{"1.3": "na", "3.4": "na"})
+    assert indicator(centre, "3.4").status is Status.KHONG_AP_DUNG
+    assert centre.recognised is True
+    school = judge(tt24, "thpt-gdtx", **{"1.3": "na", "3.4": "không"})
+    assert school.unmet == ["3.4"]
 
 
 @pytest.mark.parametrize("unit_kind", ["giao-duc-pho-thong", "giao-duc-nghe-nghiep"])
