@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from conversations.context import Ctx, Option
+from conversations.decision import DecisionError, parse_decision
 from conversations.events import ChoiceKind, IncomingFile, OutgoingFile, Reply
 from conversations.onboarding import create_invite
 from conversations.questionnaire import Questionnaire
@@ -27,6 +28,7 @@ from rubric.answers import (
     encode,
     parse_answer,
 )
+from rubric.levels import LevelsResult
 from rubric.loader import all_frameworks, kind, load_framework
 from rubric.model import AnswerKind, Applicability, Framework
 from rubric.scoring import PointsResult, Result
@@ -173,10 +175,13 @@ async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
     answers = await _answers(ctx, assessment, q)
     code = q.next_unanswered(after, answers)
     if code is None:  # all answered: the result first, then part III's drafts, then submit
+        unit = loaded.unit
+        if needs_decision(q, unit, answers, ctx.today):
+            return [await show(ctx, "level1_decision", then="result")]
         stored = await ctx.tx.narratives(assessment.id)
         if all(key in stored for key in SECTION_KEYS):
             return [await show(ctx, "confirm_submit")]
-        result = Reply(result_text(q, assessment, q.result(answers)))
+        result = Reply(result_text(q, assessment, *standing(ctx, loaded, answers)))
         return [result, await show(ctx, "confirm_submit")]
     if after is not None and after in q.specs and q.position(code) <= q.position(after):
         missing = q.unanswered(answers)  # wrapped around: say why we go back
@@ -491,16 +496,37 @@ class Evidence(Screen):
         ]
 
 
-def result_text(q: Questionnaire, assessment: Assessment, result: Result) -> str:
-    """The result screen: total and classification, or each chỉ tiêu and recognition."""
+def result_text(
+    q: Questionnaire, assessment: Assessment, result: Result, levels: LevelsResult | None = None
+) -> str:
+    """The result screen: total and classification, or each chỉ tiêu and recognition (at the
+    level the unit asks, with what mức độ 2 needs or when it becomes possible)."""
     name = "result_points.j2" if isinstance(result, PointsResult) else "result_recognition.j2"
     return render(
         name,
         result=result,
+        levels=levels,
         year=assessment.year,
         framework=q.framework,
         describe=lambda code, answer: describe(q, code, answer),
     )
+
+
+def standing(
+    ctx: Ctx, loaded: Working, answers: dict[str, Answer]
+) -> tuple[Result, LevelsResult | None]:
+    """The result at the level the unit asks, judged on the day it was (or would be) submitted."""
+    submitted = loaded.assessment.submitted_at
+    on = submitted.date() if submitted is not None else ctx.today
+    return loaded.q.standing(answers, loaded.unit, on)
+
+
+def needs_decision(q: Questionnaire, unit: Unit, answers: dict[str, Answer], today: date) -> bool:
+    """Mức độ 2 is met but the unit was never asked for its mức độ 1 decision."""
+    if unit.level1_decision_number is not None:
+        return False
+    levels = q.levels(answers, unit, today)
+    return levels is not None and levels.highest_level == 2
 
 
 @register
@@ -565,11 +591,14 @@ class ConfirmSubmit(Screen):
         answers = await _answers(ctx, assessment, q)
         if q.unanswered(answers):
             return await show(ctx, "review")
+        if needs_decision(q, loaded.unit, answers, ctx.today):
+            return await show(ctx, "level1_decision", then="result")
         stored = await ctx.tx.narratives(assessment.id)
         missing = [key for key in SECTION_KEYS if key not in stored]
         if missing:
             return await show(ctx, "narrative", section=missing[0])
-        text = result_text(q, assessment, q.result(answers)) + "\n\n" + t("submit.ask")
+        text = result_text(q, assessment, *standing(ctx, loaded, answers))
+        text += "\n\n" + t("submit.ask")
         options = [
             Option(t("submit.yes"), "o:submit"),
             Option(t("submit.review"), "o:review"),
@@ -628,9 +657,11 @@ async def report_data(
             if key in SECTION_KEYS
         }
     )
+    submitted_on = assessment.submitted_at.date() if assessment.submitted_at else ctx.today
+    result, _ = q.standing(answers, unit, submitted_on)
     narratives = draft_narratives(
         q.framework,
-        q.result(answers),
+        result,
         written,
         year=assessment.year,
         supervising_name=unit.supervising_name or "",
@@ -644,6 +675,7 @@ async def report_data(
         narratives=narratives,
         submitted_by=ctx.person.display_name if submitted else "",
         submitted_at=datetime.now(UTC) if submitted else None,
+        level=getattr(result, "level", 1),
     )
 
 
@@ -711,10 +743,66 @@ class Status(Screen):
         _, assessment, q = loaded
         answers = await _answers(ctx, assessment, q)
         text = t("status.text", year=assessment.year, status=t(f"status.{assessment.status}"))
-        text += "\n\n" + result_text(q, assessment, q.result(answers))
+        text += "\n\n" + result_text(q, assessment, *standing(ctx, loaded, answers))
         return ctx.prompt(text, [Option(t("status.menu"), "o:menu")])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:menu":
             return [await show(ctx, "menu")]
         return await super().on_choice(ctx, value)
+
+
+@register
+class Level1Decision(Screen):
+    """The unit's mức độ 1 decision, asked once when its answers meet mức độ 2 (or /quyetdinh).
+
+    Thông tư 24/2023 allows mức độ 2 only 12 months after mức độ 1; the number and date are kept
+    with the unit, so the next year's assessment does not ask again.
+    """
+
+    mode = "level1_decision"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        unit = await ctx.unit()
+        current = ""
+        if unit is not None and unit.level1_decision_date is not None:
+            current = t(
+                "level1.current",
+                number=unit.level1_decision_number or "",
+                date=unit.level1_decision_date.strftime("%d/%m/%Y"),
+            )
+        options = [Option(t("level1.none"), "o:none"), _action("cancel")]
+        return ctx.prompt(t("level1.ask", current=current), options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:none":
+            return await self._save(ctx, "", None)
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        try:
+            decision = parse_decision(text, ctx.today)
+        except DecisionError as exc:
+            return [Reply(t(f"level1.error.{exc.code}")), await self.prompt(ctx)]
+        return await self._save(ctx, decision.number, decision.decided_on)
+
+    async def _save(self, ctx: Ctx, number: str, decided_on: date | None) -> list[Reply]:
+        unit = await ctx.unit()
+        if unit is None:
+            return [await show(ctx, "menu")]
+        fields = {"level1_decision_number": number, "level1_decision_date": decided_on}
+        await ctx.tx.update_unit(unit.id, fields)
+        await ctx.tx.log(
+            "unit.level1_decision",
+            person_id=ctx.person.id,
+            unit_id=unit.id,
+            data={"number": number, "date": decided_on.isoformat() if decided_on else None},
+        )
+        saved = Reply(
+            t("level1.saved", number=number, date=decided_on.strftime("%d/%m/%Y"))
+            if decided_on
+            else t("level1.saved_none")
+        )
+        if ctx.chat.data.get("then") == "result" and await _loaded(ctx) is not None:
+            return [saved, *await go_next(ctx, None)]
+        return [saved, await show(ctx, "menu")]

@@ -118,7 +118,17 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
 
 # The commands a channel may list in its menu (Telegram's setMyCommands), in the order shown;
 # their descriptions are the templates' "command.<name>" texts.
-COMMANDS = ("danhgia", "tieptuc", "xemlai", "tamdung", "thongtin", "moi", "huy", "trogiup")
+COMMANDS = (
+    "danhgia",
+    "tieptuc",
+    "xemlai",
+    "tamdung",
+    "thongtin",
+    "quyetdinh",
+    "moi",
+    "huy",
+    "trogiup",
+)
 
 GLOBAL_WORDS = {
     "tro giup": "trogiup",
@@ -157,6 +167,8 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
         return [await show(ctx, "review")]
     if name == "thongtin":
         return [await show(ctx, "details", field=0)]
+    if name == "quyetdinh":
+        return [await show(ctx, "level1_decision", then="menu")]
     if name == "moi":
         code = await onboarding.create_invite(ctx, unit.id)
         return [

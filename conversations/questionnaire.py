@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 
 from rubric.answers import Answer, AnswerError, LeafSpec, NotApplicable, leaf_specs, parse_answer
+from rubric.levels import LevelsResult, judge_levels
 from rubric.model import Applicability, Criterion, Framework, Kind
 from rubric.scoring import Result, evaluate
-from storage.base import AnswerRecord
+from storage.base import AnswerRecord, Unit
 
 
 @dataclass(frozen=True)
@@ -84,5 +86,33 @@ class Questionnaire:
         index = self.codes.index(code)
         return self.codes[index - 1] if index > 0 else None
 
-    def result(self, answers: Mapping[str, Answer]) -> Result:
-        return evaluate(self.framework, self.kind, answers)
+    def result(self, answers: Mapping[str, Answer], level: int = 1) -> Result:
+        return evaluate(self.framework, self.kind, answers, level)
+
+    @property
+    def has_levels(self) -> bool:
+        """True for a recognition framework with mức độ 2 (Thông tư 24/2023)."""
+        return self.framework.method == "recognition" and len(self.framework.levels) > 1
+
+    def levels(
+        self, answers: Mapping[str, Answer], unit: Unit, submitted_on: date
+    ) -> LevelsResult | None:
+        """The answers judged at every level, mức độ 2 allowed by the unit's mức độ 1 decision."""
+        if not self.has_levels:
+            return None
+        return judge_levels(
+            self.framework,
+            self.kind,
+            answers,
+            submitted_on=submitted_on,
+            level1_decision_date=unit.level1_decision_date,
+            level1_decision_number=unit.level1_decision_number or "",
+        )
+
+    def standing(
+        self, answers: Mapping[str, Answer], unit: Unit, submitted_on: date
+    ) -> tuple[Result, LevelsResult | None]:
+        """The result at the level the unit asks recognition at (mức độ 1 when none is met)."""
+        levels = self.levels(answers, unit, submitted_on)
+        level = (levels.requested_level if levels else None) or 1
+        return self.result(answers, level), levels

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 # Unit fields that people fill in (all but name, kind and level may stay empty until the report).
@@ -66,6 +66,8 @@ class Unit:
     signer_title: str | None = None
     signer_name: str | None = None
     created_at: datetime | None = None
+    level1_decision_number: str | None = None  # None: never asked; "": none yet
+    level1_decision_date: date | None = None
 
 
 @dataclass(slots=True)

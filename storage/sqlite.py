@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,17 @@ from storage.migrate import apply_migrations
 
 MEMORY = ":memory:"
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-UNIT_FIELDS = frozenset((*UNIT_DETAIL_FIELDS, "name", "kind", "level", "supervisor_id"))
+UNIT_FIELDS = frozenset(
+    (
+        *UNIT_DETAIL_FIELDS,
+        "name",
+        "kind",
+        "level",
+        "supervisor_id",
+        "level1_decision_number",
+        "level1_decision_date",
+    )
+)
 _DUPLICATE = frozenset(("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
 
 Params = tuple[Any, ...]
@@ -92,6 +102,8 @@ def _json(data: dict[str, Any] | None) -> str:
 def _unit(row: sqlite3.Row) -> Unit:
     values = dict(row)
     values["created_at"] = from_text(values["created_at"])
+    decided = values["level1_decision_date"]
+    values["level1_decision_date"] = date.fromisoformat(decided) if decided else None
     return Unit(**values)
 
 
@@ -270,7 +282,8 @@ class SqliteTransaction:
         if fields:  # the names are checked above, so formatting them into the SQL is safe
             assignments = ", ".join(f"{name} = ?" for name in fields)
             sql = f"UPDATE units SET {assignments} WHERE id = ?"
-            await self._run(sql, (*fields.values(), unit_id))
+            values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
+            await self._run(sql, (*values, unit_id))
         unit = await self.get_unit(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")

@@ -153,13 +153,16 @@ class ReportData:
     submitted_by: str = ""
     submitted_at: datetime | None = None
     issued: date | None = None  # the date line; None leaves day and month for the clerk
+    level: int = 1  # the mức độ the unit asks recognition at (recognition frameworks)
 
     @property
     def kind(self) -> Kind:
         return load_kind(self.unit.kind)
 
     def result(self) -> Result:
-        return evaluate(self.framework, self.kind, self.answers)
+        """The figures at the report's level (`level` is ignored by points frameworks)."""
+        level = self.level if self.framework.method == "recognition" else 1
+        return evaluate(self.framework, self.kind, self.answers, level)
 
 
 # --- Text hygiene ----------------------------------------------------------------------------
@@ -540,8 +543,9 @@ def _recognition_context(framework: Framework, result: RecognitionResult) -> dic
 
 
 def _subject(data: ReportData) -> str:
-    """The trích yếu: the framework's `report.subject` with the assessment year."""
-    return data.framework.report.subject.replace("{year}", str(data.year))
+    """The trích yếu: the framework's `report.subject` with the year (and mức độ) filled in."""
+    subject = data.framework.report.subject.replace("{year}", str(data.year))
+    return subject.replace("{level}", str(data.level))
 
 
 def report_context(data: ReportData) -> dict[str, Any]:

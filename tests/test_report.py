@@ -414,7 +414,7 @@ def test_recognition_report_table_and_sentence(tmp_path: Path) -> None:
     assert isinstance(result, RecognitionResult)
     document = render(data, tmp_path)
     texts = body_texts(document)
-    assert texts[1] == "Đánh giá công nhận “Đơn vị học tập” năm 2024"
+    assert texts[1] == "Đánh giá công nhận “Đơn vị học tập” mức độ 1 năm 2024"
     rows = table_rows(results_table(document))
     assert rows[0] == ["STT", "Chỉ tiêu", "Yêu cầu", "Kết quả của đơn vị", "Đánh giá"]
     by_code = {row[0]: row for row in rows[1:-1]}
