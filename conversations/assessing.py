@@ -31,7 +31,7 @@ from rubric.answers import (
 from rubric.levels import LevelsResult
 from rubric.loader import all_frameworks, kind, load_framework
 from rubric.model import AnswerKind, Applicability, Framework
-from rubric.scoring import PointsResult, Result
+from rubric.scoring import PointsResult, RecognitionResult, Result
 from storage.base import Assessment, Unit
 from templates.formatting import format_percent
 from templates.report import (
@@ -99,14 +99,16 @@ async def _answers(ctx: Ctx, assessment: Assessment, q: Questionnaire) -> dict[s
     return q.decode(await ctx.tx.answers(assessment.id))
 
 
-def describe(q: Questionnaire, code: str, answer: Answer) -> str:
-    """An answer in words: "7/10 điểm", "31/32 = 96,9% (đạt, yêu cầu tối thiểu 90%)"."""
+def describe(q: Questionnaire, code: str, answer: Answer, level: int = 1) -> str:
+    """An answer in words: "7/10 điểm", "31/32 = 96,9% (đạt, yêu cầu tối thiểu 90%)", judged
+    against the requirement of mức độ `level`."""
     spec = q.specs[code]
     match answer:
         case Score(points):
             return t("answer_text.score", points=points, max=spec.maximum)
         case Counts():
-            threshold = spec.indicator.threshold or Decimal(0)
+            indicator = q.framework.indicator(spec.indicator.code)
+            threshold = indicator.at_level(level).for_kind(q.kind).threshold or Decimal(0)
             return t(
                 "answer_text.counts",
                 achieved=answer.achieved,
@@ -508,8 +510,13 @@ def result_text(
         levels=levels,
         year=assessment.year,
         framework=q.framework,
-        describe=lambda code, answer: describe(q, code, answer),
+        describe=lambda code, answer: describe(q, code, answer, result_level(result)),
     )
+
+
+def result_level(result: Result) -> int:
+    """The mức độ a result was judged at (1 for points frameworks)."""
+    return result.level if isinstance(result, RecognitionResult) else 1
 
 
 def standing(
@@ -538,14 +545,14 @@ class Review(Screen):
         _, assessment, q = loaded
         records = await ctx.tx.answers(assessment.id)
         answers = q.decode(records)
-        result = q.result(answers)
+        result, _ = standing(ctx, loaded, answers)
         text = render(
             "review.j2",
             q=q,
             result=result,
             answers=answers,
             records=records,
-            describe=lambda code, answer: describe(q, code, answer),
+            describe=lambda code, answer: describe(q, code, answer, result_level(result)),
             points=isinstance(result, PointsResult),
             year=assessment.year,
             missing=q.unanswered(answers),
@@ -675,7 +682,7 @@ async def report_data(
         narratives=narratives,
         submitted_by=ctx.person.display_name if submitted else "",
         submitted_at=datetime.now(UTC) if submitted else None,
-        level=getattr(result, "level", 1),
+        level=result_level(result),
     )
 
 
