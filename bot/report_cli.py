@@ -6,9 +6,14 @@ For re-rendering a unit's report and for tests. ANSWERS_FILE (YAML or JSON) is e
   name, kind, level, parent_agency, supervising_name, address, phone, email, member_count,
   place_name, doc_symbol, signer_authority, signer_title, signer_name), `answers` (leaf code ->
   answer, as in `python -m rubric score`), and optionally `evidence` (code -> text), `narratives`
-  (uu_diem, ton_tai, kien_nghi, phuong_huong), `basis`, `recipients`, `date` (YYYY-MM-DD);
+  (uu_diem, ton_tai, kien_nghi, phuong_huong), `basis`, `recipients`, `date` (YYYY-MM-DD),
+  `level1_decision_date` and `submitted_on` (YYYY-MM-DD, Thông tư 24/2023: see below);
 - or a flat answers file of `python -m rubric score` with `--framework ID` (and optionally
   `--unit-kind`, `--year`); the unit's details are then dotted blanks for the clerk.
+
+Under Thông tư 24/2023 the report is written at the level the unit asks recognition at: mức độ 2
+when its answers meet mức độ 2 and its mức độ 1 decision (`--level1-decision-date`) is at least
+12 months before `--submitted-on` (default today), else mức độ 1; `--level` forces a level.
 
 Sections the file does not write are drafted from the answers and marked as drafts. Success prints
 the written path(s) on stdout. Bad input prints one Vietnamese line on stderr, nothing on stdout,
@@ -31,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from rubric.answers import Answer, AnswerError, leaf_specs, parse_answers
-from rubric.cli import DEFAULT_KIND, CliError, read_answers_file, resolve
+from rubric.cli import DEFAULT_KIND, CliError, chosen_level, parse_date, read_answers_file, resolve
+from rubric.levels import judge_levels
 from rubric.loader import RubricError
 from rubric.model import Framework, Kind
 from templates.report import (
@@ -48,7 +54,7 @@ from templates.report import (
 from templates.text import t
 
 FULL_KEYS = ("framework", "year", "unit", "answers", "evidence", "narratives", "basis",
-             "recipients", "date")  # fmt: skip
+             "recipients", "date", "level1_decision_date", "submitted_on")  # fmt: skip
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start on a slow machine takes a while
 
 
@@ -64,6 +70,9 @@ class Source:
     framework: str | None
     unit_kind: str
     year: int | None
+    level: str | None = None
+    level1_decision_date: date | None = None
+    submitted_on: date | None = None
 
 
 def _mapping(value: object, path: Path, key: str) -> dict[str, Any]:
@@ -120,14 +129,14 @@ def _year(value: object, path: Path, framework: Framework) -> int:
     return value
 
 
-def _date(value: object, path: Path) -> date | None:
+def _date(value: object, path: Path, key: str = "date") -> date | None:
     if value is None or isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value))
     except ValueError as exc:
         expected = t("report.type.date")
-        raise CliError(t("report.bad_field", path=path, key="date", expected=expected)) from exc
+        raise CliError(t("report.bad_field", path=path, key=key, expected=expected)) from exc
 
 
 def _narratives(raw: dict[str, Any], path: Path) -> Narratives:
@@ -211,11 +220,17 @@ def _flat(data: dict[str, Any], source: Source) -> ReportData:
     )
 
 
-def load_report_data(source: Source) -> ReportData:
+def load_report_data(source: Source, today: date | None = None) -> ReportData:
     """Read and check the answers file; CliError names the first problem in one line."""
     data = read_answers_file(source.path)
     is_full = any(key in data for key in FULL_KEYS)  # leaf codes ("1a", "2.1") never clash
     report = _full(data, source) if is_full else _flat(data, source)
+    decided = source.level1_decision_date or _date(
+        data.get("level1_decision_date"), source.path, "level1_decision_date"
+    )
+    submitted = source.submitted_on or _date(data.get("submitted_on"), source.path, "submitted_on")
+    level = _report_level(report, source.level, decided, submitted or today or date.today())
+    report = replace(report, level=level)
     drafted = draft_narratives(
         report.framework,
         report.result(),
@@ -224,6 +239,25 @@ def load_report_data(source: Source) -> ReportData:
         supervising_name=report.unit.supervising_name or "",
     )
     return replace(report, narratives=drafted)
+
+
+def _report_level(
+    report: ReportData, forced: str | None, decided: date | None, submitted_on: date
+) -> int:
+    """`--level`, else the level the unit asks: mức độ 2 when met and eligible, else 1."""
+    framework = report.framework
+    if forced is not None:
+        return chosen_level(framework, forced)
+    if framework.method != "recognition" or len(framework.levels) < 2:
+        return 1
+    levels = judge_levels(
+        framework,
+        report.kind,
+        report.answers,
+        submitted_on=submitted_on,
+        level1_decision_date=decided,
+    )
+    return levels.requested_level or 1
 
 
 def to_pdf(docx: Path) -> Path | None:
@@ -258,6 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=t("report.cli.unit_kind", default=DEFAULT_KIND))  # fmt: skip
     parser.add_argument("--year", type=int, help=t("report.cli.year"))
     parser.add_argument("--summary", action="store_true", help=t("report.cli.summary"))
+    parser.add_argument("--level", help=t("report.cli.level"))
+    parser.add_argument("--level1-decision-date", help=t("report.cli.level1_decision_date"))
+    parser.add_argument("--submitted-on", help=t("report.cli.submitted_on"))
     return parser
 
 
@@ -282,14 +319,26 @@ def _pdf_step(docx: Path) -> int:
     return 0
 
 
+def _option_date(value: str | None, option: str) -> date | None:
+    return None if value is None else parse_date(value, option)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry of `python -m bot report …`; returns the exit status."""
     for stream in (sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8")  # Vietnamese output even under LANG=C
     args = build_parser().parse_args(argv)
-    source = Source(Path(args.answers), args.framework, args.unit_kind, args.year)
     try:
+        source = Source(
+            Path(args.answers),
+            args.framework,
+            args.unit_kind,
+            args.year,
+            args.level,
+            _option_date(args.level1_decision_date, "--level1-decision-date"),
+            _option_date(args.submitted_on, "--submitted-on"),
+        )
         report = load_report_data(source)
         docx = _write(report, Path(args.out))
     except CliError as exc:

@@ -666,3 +666,44 @@ def test_cli_pdf_with_libreoffice(tmp_path: Path) -> None:
     pdf = out.with_suffix(".pdf")
     assert run.stdout.splitlines() == [str(out), str(pdf)]
     assert pdf.read_bytes().startswith(b"%PDF")
+
+
+LEVEL2_ANSWERS = {
+    "1.1": "có", "1.2": "có", "1.3": "có", "1.4": "có", "1.5": "có",
+    "2.1": "19/20", "2.2": "19/20", "2.3": "20/20", "2.4": "14/20", "2.5": "19/20",
+    "3.1": "19/20", "3.2": "có", "3.3": "có",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("decided", "level", "requirement"),
+    [("2024-01-10", 2, "95%"), ("2024-02-11", 1, "90%"), (None, 1, "90%")],
+)
+def test_cli_writes_the_report_at_the_level_the_unit_may_ask(
+    tmp_path: Path, decided: str | None, level: int, requirement: str
+) -> None:
+    extra = {"submitted_on": "2025-01-10", "answers": LEVEL2_ANSWERS}
+    if decided:
+        extra["level1_decision_date"] = decided
+    out = tmp_path / "bao-cao.docx"
+    run = report_cli(str(full_file(tmp_path, **extra)), "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    document = docx.Document(str(out))
+    assert body_texts(document)[1] == f"Đánh giá công nhận “Đơn vị học tập” mức độ {level} năm 2024"
+    rows = table_rows(results_table(document))
+    assert any(requirement in " ".join(row) for row in rows)
+
+
+def test_cli_level_options_are_checked(tmp_path: Path) -> None:
+    path = full_file(tmp_path, answers=LEVEL2_ANSWERS)
+    out = tmp_path / "x.docx"
+    assert_refused(report_cli(str(path), "--out", str(out), "--level", "3"), "mức độ “3”")
+    assert_refused(
+        report_cli(str(path), "--out", str(out), "--submitted-on", "10/01/2025"),
+        "--submitted-on",
+        "YYYY-MM-DD",
+    )
+    assert not out.exists()
+    run = report_cli(str(path), "--out", str(out), "--level", "2")
+    assert run.returncode == 0, run.stderr
+    assert "mức độ 2" in body_texts(docx.Document(str(out)))[1]
