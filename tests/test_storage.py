@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -379,3 +379,23 @@ async def test_people_units_memberships_and_invites(repo: SqliteRepository) -> N
     assert (updated.member_count, updated.place_name, updated.name) == (32, "Ba Vì", unit.name)
     assert invite.expires_at == expires and not invite.revoked
     assert revoked is not None and revoked.revoked
+
+
+async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository) -> None:
+    unit, _, _ = await _seeded(repo)
+    assert (unit.level1_decision_number, unit.level1_decision_date) == (None, None)  # not asked
+    async with repo.transaction() as tx:
+        fields = {
+            "level1_decision_number": "125/QĐ-UBND",
+            "level1_decision_date": date(2024, 1, 20),
+        }
+        await tx.update_unit(unit.id, fields)
+    async with repo.transaction() as tx:
+        stored = await tx.get_unit(unit.id)
+        with pytest.raises(ConstraintError):  # not a calendar date: refused by the schema
+            await tx.update_unit(unit.id, {"level1_decision_date": "2024-02-30"})
+    assert stored is not None
+    assert (stored.level1_decision_number, stored.level1_decision_date) == (
+        "125/QĐ-UBND",
+        date(2024, 1, 20),
+    )

@@ -3,4 +3,6 @@
 -- question is asked once; NULL means it was never asked.
 ALTER TABLE units ADD COLUMN level1_decision_number TEXT;
 ALTER TABLE units ADD COLUMN level1_decision_date TEXT
-    CHECK (level1_decision_date IS NULL OR date(level1_decision_date) = level1_decision_date);
+    -- '+0 days' makes SQLite roll 2024-02-30 over to 2024-03-01, so only real dates pass.
+    CHECK (level1_decision_date IS NULL
+           OR date(level1_decision_date, '+0 days') = level1_decision_date);
