@@ -139,13 +139,14 @@ class TelegramAdapter:
 
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
-        if query is None or not isinstance(query.message, Message):
+        if query is None:
             return
+        pressed = query.message if isinstance(query.message, Message) else None
         event = _event(update, EventKind.CHOICE, query.data or "")
         replies = await self.engine.handle(event)
         notice = next((r.notice for r in replies if r.notice), None)
         await _quietly(query.answer(notice))
-        await deliver(context, query.message.chat_id, replies, pressed=query.message)
+        await deliver(context, int(event.chat_id), replies, pressed=pressed)
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log (the logging filter blanks the token) and tell the person nothing was lost."""
@@ -176,16 +177,17 @@ def _event(
     adds what a redelivery repeats but a new update does not: the message's date or the query id.
     """
     user = update.effective_user
-    chat = update.effective_chat
-    if user is None or chat is None:
-        raise TypeError("update without a user or chat")
+    if user is None:
+        raise TypeError("update without a user")
+    chat = update.effective_chat  # a button on a message too old to be sent back: the user's chat
+    chat_id = chat.id if chat is not None else user.id
     if update.callback_query is not None:
         key = f"{update.update_id}:q{update.callback_query.id}"
     else:
         key = f"{update.update_id}:{int(_message(update).date.timestamp())}"
     return Event(
         channel=CHANNEL,
-        chat_id=str(chat.id),
+        chat_id=str(chat_id),
         sender=Sender(str(user.id), user.full_name),
         kind=kind,
         payload=payload or "",
@@ -262,6 +264,9 @@ async def _edit(pressed: Message, part: Outgoing) -> bool:
         if "not modified" in str(exc).lower():
             return True
         log.info("edit refused, sending instead: %s", exc)
+        return False
+    except TelegramError as exc:  # a server without editing, a message deleted meanwhile…
+        log.info("edit failed, sending instead: %s", exc)
         return False
     return True
 

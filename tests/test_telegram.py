@@ -356,3 +356,23 @@ async def test_without_a_token_telegram_says_what_to_set(tmp_path: Path) -> None
     assert process.returncode == 2
     assert stdout == b""
     assert "TELEGRAM_BOT_TOKEN" in stderr.decode()
+
+
+async def test_a_server_that_cannot_edit_still_gets_every_reply(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 510, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    tg.api.fail("editMessageText", 404)
+    tg.api.fail("editMessageReplyMarkup", 404, times=5)
+    await tg.send(lan.press("8"))
+    assert "✅ Đã lưu 1a: 8" in lan.last_texts(2)  # sent anew instead of edited
+    assert "Minh chứng cho 1a" in lan.last_texts(1)
+
+
+async def test_a_button_without_its_message_is_still_answered(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 511, "Lan")
+    await register(tg, lan)
+    press = lan.press("Bắt đầu đánh giá năm 2023")
+    del press["callback_query"]["message"]  # too old for Telegram to send it back
+    await tg.send(press)
+    assert "1/17" in lan.keyboard_message()["text"]
