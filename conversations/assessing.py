@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from conversations import leaders
 from conversations.context import Ctx, Option
 from conversations.decision import DecisionError, parse_decision
-from conversations.events import ChoiceKind, IncomingFile, OutgoingFile, Reply
-from conversations.onboarding import create_invite
+from conversations.events import Choice, ChoiceKind, IncomingFile, OutgoingFile, Reply
 from conversations.questionnaire import Questionnaire
 from conversations.screen import NoAssessment, Screen, register, show
 from rubric.answers import (
@@ -204,16 +204,20 @@ class Menu(Screen):
         framework = framework_for(year, unit.level)
         existing = framework and await ctx.tx.get_assessment(unit.id, framework.id, year)
         status = existing.status if existing else None
-        options = [
-            Option(t("menu.assess", year=year, status=status), "o:assess"),
+        options = [Option(t("menu.assess", year=year, status=status), "o:assess")]
+        if await leaders.pending_reviews(ctx):
+            options.append(Option(t("menu.review"), "o:review"))
+        if any(u.supervises for u in await leaders.units_where(ctx, "supervisor")):
+            options.append(Option(t("menu.overview"), "o:overview"))
+        options += [
             Option(t("menu.details"), "o:details"),
             Option(t("menu.invite"), "o:invite"),
             Option(t("menu.help"), "o:help"),
         ]
         status_text = t(f"status.{status}") if status else None
-        return ctx.prompt(
-            t("menu.text", unit=unit.name, year=year, status_text=status_text), options
-        )
+        comment = existing.return_comment if existing and status == "returned" else None
+        text = t("menu.text", unit=unit.name, year=year, status_text=status_text, comment=comment)
+        return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         unit = await ctx.unit()
@@ -222,11 +226,13 @@ class Menu(Screen):
         if value == "o:details":
             return [await show(ctx, "details", field=0)]
         if value == "o:invite" and unit is not None:
-            code = await create_invite(ctx, unit.id)
-            return [
-                Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
-                await self.prompt(ctx),
-            ]
+            return [await show(ctx, "invite_role")]
+        if value == "o:review":
+            return await leaders.review_command(ctx, "")
+        if value == "o:overview":
+            from conversations import overview
+
+            return await overview.overview_command(ctx, "")
         if value == "o:help":
             return [Reply(t("help")), await self.prompt(ctx)]
         return await super().on_choice(ctx, value)
@@ -644,10 +650,32 @@ async def submit(ctx: Ctx) -> list[Reply]:
     folder.mkdir(parents=True, exist_ok=True)
     name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
     path = render_report(data, folder / name)
-    caption = t("report.caption", year=assessment.year)
+    report = OutgoingFile(path, name, t("report.caption", year=assessment.year))
+    summary = summary_text(data)
+    told = await leaders.announce_submission(ctx, unit, assessment, summary, report)
     heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
-    done = Reply(heading + "\n\n" + summary_text(data), files=(OutgoingFile(path, name, caption),))
+    choices: tuple[Choice, ...] = ()
+    if await leaders.role_in(ctx, unit.id) == "leader":
+        choices = (leaders.command_choice(t("approval.button"), f"duyet {assessment.id}"),)
+    done = Reply(f"{heading}\n\n{summary}\n\n{told}", choices, (report,))
     return [done, await show(ctx, "menu")]
+
+
+async def report_summary(ctx: Ctx, unit: Unit, assessment: Assessment) -> str:
+    """The one-message summary of a submitted assessment (for leaders and the supervisors)."""
+    q = questionnaire(unit, assessment)
+    return summary_text(await report_data(ctx, unit, assessment, q, submitted=False))
+
+
+async def report_file(ctx: Ctx, unit: Unit, assessment: Assessment) -> OutgoingFile:
+    """The assessment's report (.docx), rendered again from what is stored."""
+    q = questionnaire(unit, assessment)
+    data = await report_data(ctx, unit, assessment, q, submitted=False)
+    folder = ctx.settings.reports_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
+    path = render_report(data, folder / name)
+    return OutgoingFile(path, name, t("report.caption", year=assessment.year))
 
 
 async def report_data(

@@ -9,10 +9,10 @@ already on disk.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 
-from conversations import assessing, onboarding, tokens
+from conversations import assessing, leaders, onboarding, tokens
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
 from conversations.screen import NoAssessment, current, show
@@ -84,6 +84,8 @@ async def _dispatch(ctx: Ctx) -> list[Reply]:
     event = ctx.event
     if event.kind is EventKind.COMMAND:
         return await command(ctx, event.payload)
+    if event.kind is EventKind.CHOICE and event.payload.startswith("!"):
+        return await command(ctx, event.payload[1:])  # a command button: as if typed
     if event.kind is EventKind.CHOICE:
         parsed = tokens.split(event.payload)
         if parsed is None or parsed[0] != ctx.chat.nonce:
@@ -123,9 +125,12 @@ COMMANDS = (
     "tieptuc",
     "xemlai",
     "tamdung",
+    "duyet",
+    "tonghop",
     "thongtin",
     "quyetdinh",
     "moi",
+    "tatnhac",
     "huy",
     "trogiup",
 )
@@ -150,6 +155,8 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
         return await _start(ctx, argument)
     if name == "trogiup":
         return [Reply(t("help")), await current(ctx).prompt(ctx)]
+    if name == "taocaptren":  # administrators need no unit of their own
+        return await leaders.create_supervising_unit(ctx, argument)
     unit = await ctx.unit()
     if unit is None:
         return [Reply(t("error.no_unit")), await show(ctx, "start")]
@@ -169,13 +176,29 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
         return [await show(ctx, "details", field=0)]
     if name == "quyetdinh":
         return [await show(ctx, "level1_decision", then="menu")]
-    if name == "moi":
-        code = await onboarding.create_invite(ctx, unit.id)
-        return [
-            Reply(t("invite.code", code=code, days=ctx.settings.invite_days)),
-            await current(ctx).prompt(ctx),
-        ]
+    handler = UNIT_COMMANDS.get(name)
+    if handler is not None:
+        return await handler(ctx, argument)
     return [Reply(t("error.unknown_command", name=name[:30])), await current(ctx).prompt(ctx)]
+
+
+async def _overview(ctx: Ctx, argument: str) -> list[Reply]:
+    from conversations import overview
+
+    return await overview.overview_command(ctx, argument)
+
+
+async def _mute(ctx: Ctx, _: str) -> list[Reply]:
+    return await leaders.mute_command(ctx)
+
+
+UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
+    "moi": leaders.invite_command,
+    "huymoi": leaders.revoke_command,
+    "duyet": leaders.review_command,
+    "tonghop": _overview,
+    "tatnhac": _mute,
+}
 
 
 async def _start(ctx: Ctx, argument: str) -> list[Reply]:

@@ -6,9 +6,11 @@ buttons and files. Nothing here knows Telegram, Zalo or a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 
 class EventKind(StrEnum):
@@ -87,3 +89,35 @@ class Reply:
     @property
     def actions(self) -> tuple[Choice, ...]:
         return tuple(c for c in self.choices if c.kind is ChoiceKind.ACTION)
+
+
+def replies_to_json(replies: Sequence[Reply]) -> dict[str, Any]:
+    """Replies as plain JSON, to be kept in the outbox until a channel sends them."""
+    return {
+        "replies": [
+            {
+                "text": reply.text,
+                "choices": [[c.label, c.token, c.kind.value, c.typed] for c in reply.choices],
+                "files": [[str(f.path), f.name, f.caption] for f in reply.files],
+            }
+            for reply in replies
+        ]
+    }
+
+
+def replies_from_json(payload: Mapping[str, Any]) -> list[Reply]:
+    """The replies `replies_to_json` wrote."""
+    return [
+        Reply(
+            text=str(item["text"]),
+            choices=tuple(
+                Choice(str(label), str(token), ChoiceKind(kind), typed)
+                for label, token, kind, typed in item.get("choices", [])
+            ),
+            files=tuple(
+                OutgoingFile(Path(path), str(name), str(caption))
+                for path, name, caption in item.get("files", [])
+            ),
+        )
+        for item in payload.get("replies", [])
+    ]

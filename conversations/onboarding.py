@@ -40,6 +40,13 @@ async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
     now = datetime.now(UTC)
     if invite is None or invite.revoked or (invite.expires_at and invite.expires_at < now):
         return None
+    if invite.role == "unit":  # a supervising unit's invitation to place a unit under it
+        from conversations.leaders import place_under
+
+        placed = await place_under(ctx, invite.unit_id)
+        if placed is not None:
+            return [*placed, await show(ctx, "menu")]
+        return [await show(ctx, "reg_name", supervisor_id=invite.unit_id)]
     await ctx.tx.add_membership(invite.unit_id, ctx.person.id, invite.role)
     await ctx.tx.log(
         "unit.joined", person_id=ctx.person.id, unit_id=invite.unit_id, data={"role": invite.role}
@@ -85,7 +92,8 @@ class RegisterName(Screen):
         name = " ".join(text.split())
         if not 3 <= len(name) <= 200:
             return [Reply(t("reg.name_invalid")), await self.prompt(ctx)]
-        return [await show(ctx, "reg_kind", name=name)]
+        keep = {k: v for k, v in ctx.chat.data.items() if k == "supervisor_id"}
+        return [await show(ctx, "reg_kind", name=name, **keep)]
 
 
 @register
@@ -99,7 +107,8 @@ class RegisterKind(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         kinds = {kind.id for kind in load_kinds()}
         if value.startswith("k:") and value[2:] in kinds:
-            return [await show(ctx, "reg_level", name=ctx.chat.data.get("name"), kind=value[2:])]
+            keep = {k: v for k, v in ctx.chat.data.items() if k in ("name", "supervisor_id")}
+            return [await show(ctx, "reg_level", kind=value[2:], **keep)]
         return await super().on_choice(ctx, value)
 
 
@@ -116,6 +125,9 @@ class RegisterLevel(Screen):
             return await super().on_choice(ctx, value)
         name, kind = str(ctx.chat.data.get("name")), str(ctx.chat.data.get("kind"))
         unit = await ctx.tx.create_unit(name, kind, value[2:])
+        supervisor_id = ctx.chat.data.get("supervisor_id")
+        if isinstance(supervisor_id, int) and await ctx.tx.get_unit(supervisor_id):
+            await ctx.tx.update_unit(unit.id, {"supervisor_id": supervisor_id})
         await ctx.tx.add_membership(unit.id, ctx.person.id, "staff")
         await ctx.tx.log(
             "unit.registered",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -14,3 +15,8 @@ class Settings:
     max_files_per_indicator: int = 20
     invite_days: int = 30
     reports_dir: Path = Path("data/reports")
+    admins: frozenset[str] = frozenset()  # "channel:user id" of those who create supervising units
+    # Join links per channel, "{code}" replaced (Telegram: "https://t.me/<bot>?start={code}").
+    invite_links: Mapping[str, str] = field(default_factory=dict)
+    remind_every_days: int = 7  # an unfinished assessment is recalled this often
+    remind_before_days: int = 10  # and daily in the last days before the filing deadline

@@ -7,6 +7,7 @@ replies only after the transaction has committed. SQLite (aiosqlite) implements 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,6 +29,7 @@ UNIT_DETAIL_FIELDS = (
 )
 
 ROLES = ("staff", "leader", "supervisor")
+INVITE_ROLES = (*ROLES, "unit")  # "unit": a unit places itself under a supervising unit
 STATUSES = ("draft", "submitted", "approved", "returned")
 
 
@@ -68,6 +70,8 @@ class Unit:
     created_at: datetime | None = None
     level1_decision_number: str | None = None  # None: never asked; "": none yet
     level1_decision_date: date | None = None
+    supervises: bool = False  # a Phòng/Sở GD&ĐT or UBND that sees the units under it
+    reminders_muted: bool = False
 
 
 @dataclass(slots=True)
@@ -107,6 +111,9 @@ class Assessment:
     submitted_at: datetime | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    decided_by: int | None = None  # the leader who approved or returned it
+    decided_at: datetime | None = None
+    return_comment: str | None = None
 
 
 @dataclass(slots=True)
@@ -116,6 +123,7 @@ class AnswerRecord:
     evidence: str  # the unit's evidence narrative, paragraphs separated by blank lines
     answered_by: int | None
     answered_at: datetime | None
+    prefill: str | None = None  # last year's value, offered when the question is asked
 
 
 @dataclass(slots=True)
@@ -130,6 +138,19 @@ class Attachment:
     mime_type: str | None
     size: int | None
     uploaded_by: int | None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class OutboxMessage:
+    """A message for someone other than the sender of the event that caused it."""
+
+    id: int
+    person_id: int | None
+    channel: str
+    chat_id: str
+    payload: dict[str, Any]  # the replies, as `conversations.events.replies_to_json` writes them
+    attempts: int
     created_at: datetime | None = None
 
 
@@ -209,6 +230,48 @@ class Transaction(Protocol):
         """A new draft; the (unit, framework, year) triple is unique."""
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None: ...
+
+    async def set_decision(
+        self, assessment_id: int, status: str, person_id: int, comment: str | None
+    ) -> None:
+        """A leader's decision: "approved", or "returned" with the comment shown to staff."""
+
+    async def assessments_of_units(
+        self, unit_ids: Sequence[int], year: int
+    ) -> dict[int, Assessment]:
+        """Each unit's assessment of `year` (the latest when a unit has several frameworks)."""
+
+    async def answers_of_assessments(
+        self, assessment_ids: Sequence[int]
+    ) -> dict[int, dict[str, AnswerRecord]]:
+        """The answers of many assessments at once (the supervising level's overview)."""
+
+    async def assessments_in_progress(self) -> list[Assessment]:
+        """Every assessment in draft or returned, oldest change first (for reminders)."""
+
+    async def supervised_units(self, supervisor_id: int) -> list[Unit]:
+        """The units placed under the supervising unit `supervisor_id`, by name."""
+
+    async def put_prefill(self, assessment_id: int, code: str, value: str, evidence: str) -> None:
+        """Offer last year's `value` for `code`; `evidence` becomes the draft evidence."""
+
+    async def enqueue(
+        self, person_id: int | None, channel: str, chat_id: str, payload: dict[str, Any]
+    ) -> int:
+        """Add a message to the outbox (sent after the commit by the channel's sender)."""
+
+    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+        """Unsent outbox messages whose next attempt is due, oldest first."""
+
+    async def message_sent(self, message_id: int) -> None: ...
+
+    async def message_failed(self, message_id: int, error: str, retry_at: datetime) -> None: ...
+
+    async def last_reminder(self, unit_id: int, year: int) -> datetime | None: ...
+
+    async def set_reminded(self, unit_id: int, year: int, at: datetime) -> None: ...
+
+    async def invites_of_unit(self, unit_id: int) -> list[Invite]: ...
 
     async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
         """Change the status; "submitted" also records who and when."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import fields
 from datetime import UTC, date, datetime
@@ -30,6 +30,7 @@ from storage.base import (
     Invite,
     Membership,
     NotFound,
+    OutboxMessage,
     Person,
     StorageError,
     Transaction,
@@ -48,8 +49,11 @@ UNIT_FIELDS = frozenset(
         "supervisor_id",
         "level1_decision_number",
         "level1_decision_date",
+        "supervises",
+        "reminders_muted",
     )
 )
+CHUNK = 500  # ids per "IN (…)" query, well under SQLite's limit of bound parameters
 _DUPLICATE = frozenset(("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
 
 Params = tuple[Any, ...]
@@ -104,6 +108,8 @@ def _unit(row: sqlite3.Row) -> Unit:
     values["created_at"] = from_text(values["created_at"])
     decided = values["level1_decision_date"]
     values["level1_decision_date"] = date.fromisoformat(decided) if decided else None
+    values["supervises"] = bool(values["supervises"])
+    values["reminders_muted"] = bool(values["reminders_muted"])
     return Unit(**values)
 
 
@@ -120,9 +126,16 @@ def _invite(row: sqlite3.Row) -> Invite:
 
 def _assessment(row: sqlite3.Row) -> Assessment:
     values = dict(row)
-    for key in ("submitted_at", "created_at", "updated_at"):
+    for key in ("submitted_at", "created_at", "updated_at", "decided_at"):
         values[key] = from_text(values[key])
     return Assessment(**values)
+
+
+def _outbox(row: sqlite3.Row) -> OutboxMessage:
+    values = dict(row)
+    values["payload"] = json.loads(values["payload"])
+    values["created_at"] = from_text(values["created_at"])
+    return OutboxMessage(**values)
 
 
 def _answer(row: sqlite3.Row) -> AnswerRecord:
@@ -289,6 +302,13 @@ class SqliteTransaction:
             raise NotFound(f"no unit {unit_id}")
         return unit
 
+    async def supervised_units(self, supervisor_id: int) -> list[Unit]:
+        rows = await self._all(
+            f"SELECT {_UNIT_COLS} FROM units WHERE supervisor_id = ? ORDER BY name, id",
+            (supervisor_id,),
+        )
+        return [_unit(row) for row in rows]
+
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
         await self._run(
             "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
@@ -333,6 +353,13 @@ class SqliteTransaction:
     async def get_invite(self, code: str) -> Invite | None:
         row = await self._one(f"SELECT {_INVITE_COLS} FROM invites WHERE code = ?", (code,))
         return None if row is None else _invite(row)
+
+    async def invites_of_unit(self, unit_id: int) -> list[Invite]:
+        rows = await self._all(
+            f"SELECT {_INVITE_COLS} FROM invites WHERE unit_id = ? ORDER BY created_at, code",
+            (unit_id,),
+        )
+        return [_invite(row) for row in rows]
 
     async def revoke_invite(self, code: str) -> None:
         if not await self._run("UPDATE invites SET revoked = 1 WHERE code = ?", (code,)):
@@ -386,11 +413,75 @@ class SqliteTransaction:
             sql = "UPDATE assessments SET status = ? WHERE id = ?"
             await self._run(sql, (status, assessment_id))
 
+    async def set_decision(
+        self, assessment_id: int, status: str, person_id: int, comment: str | None
+    ) -> None:
+        await self._touch(assessment_id)
+        await self._run(
+            "UPDATE assessments SET status = ?, decided_by = ?, decided_at = ?, return_comment = ?"
+            " WHERE id = ?",
+            (status, person_id, now(), comment, assessment_id),
+        )
+
+    async def assessments_of_units(
+        self, unit_ids: Sequence[int], year: int
+    ) -> dict[int, Assessment]:
+        found: dict[int, Assessment] = {}
+        ids = list(unit_ids)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE year = ?"
+                f" AND unit_id IN ({marks}) ORDER BY updated_at, id",
+                (year, *chunk),
+            )
+            for row in rows:  # ordered by change: the latest of a unit wins
+                assessment = _assessment(row)
+                found[assessment.unit_id] = assessment
+        return found
+
+    async def answers_of_assessments(
+        self, assessment_ids: Sequence[int]
+    ) -> dict[int, dict[str, AnswerRecord]]:
+        found: dict[int, dict[str, AnswerRecord]] = {i: {} for i in assessment_ids}
+        ids = list(assessment_ids)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._all(
+                "SELECT assessment_id, code, value, evidence, answered_by, answered_at, prefill"
+                f" FROM answers WHERE assessment_id IN ({marks})",
+                tuple(chunk),
+            )
+            for row in rows:
+                values = dict(row)
+                owner = values.pop("assessment_id")
+                values["answered_at"] = from_text(values["answered_at"])
+                found[owner][values["code"]] = AnswerRecord(**values)
+        return found
+
+    async def assessments_in_progress(self) -> list[Assessment]:
+        rows = await self._all(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments"
+            " WHERE status IN ('draft', 'returned') ORDER BY updated_at, id"
+        )
+        return [_assessment(row) for row in rows]
+
     # --- answers ----------------------------------------------------------------------------
+
+    async def put_prefill(self, assessment_id: int, code: str, value: str, evidence: str) -> None:
+        await self._touch(assessment_id)
+        await self._run(
+            "INSERT INTO answers (assessment_id, code, value, evidence, prefill)"
+            " VALUES (?, ?, NULL, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
+            " prefill = excluded.prefill",
+            (assessment_id, code, evidence.strip(), value),
+        )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
         rows = await self._all(
-            "SELECT code, value, evidence, answered_by, answered_at FROM answers"
+            "SELECT code, value, evidence, answered_by, answered_at, prefill FROM answers"
             " WHERE assessment_id = ? ORDER BY code",
             (assessment_id,),
         )
@@ -427,6 +518,52 @@ class SqliteTransaction:
         await self._touch(assessment_id)
         for table in ("answers", "attachments", "narratives"):
             await self._run(f"DELETE FROM {table} WHERE assessment_id = ?", (assessment_id,))
+
+    # --- outbox and reminders --------------------------------------------------------------
+
+    async def enqueue(
+        self, person_id: int | None, channel: str, chat_id: str, payload: dict[str, Any]
+    ) -> int:
+        stamp = now()
+        row = await self._returning(
+            "INSERT INTO outbox (person_id, channel, chat_id, payload, created_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (person_id, channel, chat_id, _json(payload), stamp, stamp),
+        )
+        return int(row["id"])
+
+    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+        rows = await self._all(
+            "SELECT id, person_id, channel, chat_id, payload, attempts, created_at FROM outbox"
+            " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
+            " LIMIT ?",
+            (to_text(now), limit),
+        )
+        return [_outbox(row) for row in rows]
+
+    async def message_sent(self, message_id: int) -> None:
+        await self._run("UPDATE outbox SET sent_at = ? WHERE id = ?", (now(), message_id))
+
+    async def message_failed(self, message_id: int, error: str, retry_at: datetime) -> None:
+        await self._run(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+            " WHERE id = ?",
+            (error[:500], to_text(retry_at), message_id),
+        )
+
+    async def last_reminder(self, unit_id: int, year: int) -> datetime | None:
+        row = await self._one(
+            "SELECT last_sent_at FROM reminders WHERE unit_id = ? AND year = ?", (unit_id, year)
+        )
+        return None if row is None else from_text(row["last_sent_at"])
+
+    async def set_reminded(self, unit_id: int, year: int, at: datetime) -> None:
+        await self._run(
+            "INSERT INTO reminders (unit_id, year, last_sent_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (unit_id, year) DO UPDATE SET last_sent_at = excluded.last_sent_at,"
+            " sent_count = reminders.sent_count + 1",
+            (unit_id, year, to_text(at)),
+        )
 
     # --- attachments and narratives ---------------------------------------------------------
 

@@ -1,0 +1,132 @@
+"""The supervising level's view: how far its units are, with their results, and the workbook.
+
+Only members of a supervising unit with the `supervisor` role see it, and only the units placed
+under that supervising unit. Every figure is computed by the rubric engine from the stored
+answers, exactly as the unit's own result screen computes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from conversations import leaders
+from conversations.assessing import default_year, questionnaire
+from conversations.context import Ctx
+from conversations.events import OutgoingFile, Reply
+from conversations.screen import current
+from rubric.loader import kind
+from rubric.scoring import PointsResult, RecognitionResult, Result, Status
+from storage.base import AnswerRecord, Assessment, Unit
+from templates.overview import OverviewRow, write_overview
+from templates.text import render, t
+
+STATUS_KEYS = ("none", "draft", "returned", "submitted", "approved")
+MAX_LISTED = 40  # units listed in the chat message; the workbook has them all
+
+
+async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
+    """/tonghop [năm]: counts, results and the .xlsx for each supervising unit of the person."""
+    supervising = [u for u in await leaders.units_where(ctx, "supervisor") if u.supervises]
+    prompt = await current(ctx).prompt(ctx)
+    if not supervising:
+        return [Reply(t("overview.not_supervisor")), prompt]
+    year = default_year(ctx.today)
+    if argument.strip():
+        typed = argument.strip()
+        if not typed.isdigit() or not 2020 <= int(typed) <= ctx.today.year + 1:
+            return [Reply(t("error.bad_year", typed=typed[:20], last=ctx.today.year)), prompt]
+        year = int(typed)
+    replies = [await _overview(ctx, unit, year) for unit in supervising]
+    return [*replies, prompt]
+
+
+async def _overview(ctx: Ctx, supervisor: Unit, year: int) -> Reply:
+    units = await ctx.tx.supervised_units(supervisor.id)
+    rows, columns, statuses = await overview_rows(ctx, units, year)
+    counts = {key: statuses.count(key) for key in STATUS_KEYS}
+    title = t("overview.title", year=year)
+    subtitle = t(
+        "overview.subtitle", unit=supervisor.name, at=datetime.now(UTC).strftime("%d/%m/%Y")
+    )
+    name = t("overview.file_name", year=year, unit=supervisor.id)
+    path = write_overview(ctx.settings.reports_dir / name, title, subtitle, columns, rows)
+    text = render(
+        "overview.j2",
+        unit=supervisor.name,
+        year=year,
+        total=len(units),
+        counts=counts,
+        rows=rows[:MAX_LISTED],
+        hidden=max(0, len(rows) - MAX_LISTED),
+    )
+    return Reply(text, files=(OutgoingFile(path, name, t("overview.caption", year=year)),))
+
+
+async def overview_rows(
+    ctx: Ctx, units: Sequence[Unit], year: int
+) -> tuple[list[OverviewRow], list[str], list[str]]:
+    """One row per unit, the figure columns in order, and each unit's status key."""
+    assessments = await ctx.tx.assessments_of_units([u.id for u in units], year)
+    answers = await ctx.tx.answers_of_assessments([a.id for a in assessments.values()])
+    rows, statuses, columns = [], [], []
+    for unit in units:
+        assessment = assessments.get(unit.id)
+        row = _row(ctx, unit, assessment, answers.get(assessment.id, {}) if assessment else {})
+        rows.append(row)
+        statuses.append(assessment.status if assessment else "none")
+        columns += [column for column in row.figures if column not in columns]
+    return rows, columns, statuses
+
+
+def _row(
+    ctx: Ctx, unit: Unit, assessment: Assessment | None, records: dict[str, AnswerRecord]
+) -> OverviewRow:
+    label = kind(unit.kind).label
+    if assessment is None:
+        return OverviewRow(unit.name, label, t("overview.status.none"), "")
+    q = questionnaire(unit, assessment)
+    answers = q.decode(records)
+    answered = len(q) - len(q.unanswered(answers))
+    on = assessment.submitted_at.date() if assessment.submitted_at else ctx.today
+    result, _ = q.standing(answers, unit, on)
+    done = assessment.status in ("submitted", "approved")
+    return OverviewRow(
+        unit=unit.name,
+        kind=label,
+        status=t(f"overview.status.{assessment.status}"),
+        progress=f"{answered}/{len(q)}",
+        figures=_figures(result),
+        total=_total(result) if done else "",
+        result=_result(result) if done else "",
+        submitted_at=assessment.submitted_at if done else None,
+    )
+
+
+def _figures(result: Result) -> dict[str, str]:
+    """Per-criterion subtotals (TT 22) or each chỉ tiêu's đạt / không đạt (TT 24)."""
+    if isinstance(result, PointsResult):
+        return {t("overview.criterion", code=c.code): f"{c.score}/{c.max}" for c in result.criteria}
+    return {j.code: _status(j.status) for j in result.judgements}
+
+
+def _status(status: Status | None) -> str:
+    return str(status).capitalize() if status is not None else ""
+
+
+def _total(result: Result) -> str:
+    if isinstance(result, PointsResult):
+        return f"{result.total}/{result.max_total}"
+    assert isinstance(result, RecognitionResult)
+    applicable = [j for j in result.judgements if j.status is not Status.KHONG_AP_DUNG]
+    met = [j for j in applicable if j.status is Status.DAT]
+    return t("overview.met", met=len(met), applicable=len(applicable))
+
+
+def _result(result: Result) -> str:
+    if isinstance(result, PointsResult):
+        return result.classification or ""
+    assert isinstance(result, RecognitionResult)
+    if result.recognised:
+        return t("overview.recognised", level=result.level)
+    return t("overview.not_recognised")
