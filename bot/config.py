@@ -21,6 +21,10 @@ class Config:
     public_url: str | None = None  # set: webhooks (and report links) on this public address
     http_host: str = "0.0.0.0"
     http_port: int = 8080
+    admins: frozenset[str] = frozenset()  # "telegram:123456789": may create supervising units
+    remind_every_days: int = 7
+    remind_before_days: int = 10
+    reminder_check_minutes: int = 60
 
     @classmethod
     def from_env(cls) -> Config:
@@ -35,12 +39,23 @@ class Config:
             public_url=(_get("DVHT_PUBLIC_URL") or "").rstrip("/") or None,
             http_host=os.environ.get("DVHT_HTTP_HOST", "0.0.0.0"),
             http_port=int(port) if port.isdigit() else 8080,
+            admins=frozenset(
+                a.strip() for a in os.environ.get("DVHT_ADMINS", "").split(",") if a.strip()
+            ),
+            remind_every_days=_int("DVHT_REMIND_EVERY_DAYS", 7),
+            remind_before_days=_int("DVHT_REMIND_BEFORE_DAYS", 10),
+            reminder_check_minutes=_int("DVHT_REMINDER_CHECK_MINUTES", 60),
         )
 
     def secrets(self) -> list[str]:
         """Every secret value, for the logging filter."""
         values = (self.telegram_token, self.telegram_webhook_secret)
         return [value for value in values if value]
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
 
 
 def _get(name: str) -> str | None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from telegram import BotCommand, Message, Update
+from telegram import Bot, BotCommand, Message, Update
 from telegram.constants import UpdateType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import (
@@ -272,13 +272,42 @@ async def _edit(pressed: Message, part: Outgoing) -> bool:
 
 
 async def _send_files(context: Context, chat_id: int, files: Sequence[OutgoingFile]) -> None:
+    await send_files(context.bot, chat_id, files)
+
+
+async def send_files(bot: Bot, chat_id: int, files: Sequence[OutgoingFile]) -> None:
+    """Each file as a document (the report), its caption apart when longer than Telegram's."""
     for file in files:
         caption, rest = caption_and_rest(file.caption)
         for text in rest:
-            await context.bot.send_message(chat_id, text)
-        await context.bot.send_document(
+            await bot.send_message(chat_id, text)
+        await bot.send_document(
             chat_id, document=file.path.read_bytes(), filename=file.name, caption=caption or None
         )
+
+
+class TelegramChannel:
+    """Telegram as a `bot.channels.Channel`: the outbox's messages (leaders, reminders).
+
+    Their buttons run commands, never stale, so they are not tracked as the chat's live
+    keyboard and a later question does not take them away.
+    """
+
+    name = CHANNEL
+
+    def __init__(self, application: App) -> None:
+        self.bot: Bot = application.bot
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        for reply in replies:
+            for part in messages(reply):
+                await self.bot.send_message(int(chat_id), part.text, reply_markup=part.keyboard)
+            await send_files(self.bot, int(chat_id), reply.files)
+
+
+def invite_link(application: App) -> str:
+    """The deep link that opens the bot with /start <code> (Telegram's start parameter)."""
+    return f"https://t.me/{application.bot.username}?start={{code}}"
 
 
 async def _quietly(call: Awaitable[object]) -> None:

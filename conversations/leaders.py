@@ -17,7 +17,7 @@ from conversations.context import Ctx, Option
 from conversations.events import Choice, ChoiceKind, OutgoingFile, Reply, replies_to_json
 from conversations.onboarding import CANCEL, create_invite
 from conversations.screen import Screen, current, register, show
-from storage.base import Assessment, Person, Unit
+from storage.base import Assessment, Person, Transaction, Unit
 from templates.text import t
 
 INVITE_ROLES = {"canbo": "staff", "lanhdao": "leader", "captren": "supervisor", "donvi": "unit"}
@@ -63,13 +63,20 @@ def command_choice(label: str, command: str) -> Choice:
 
 
 async def notify(ctx: Ctx, person: Person, replies: Sequence[Reply]) -> None:
-    """Queue `replies` for `person`, one message per row so a retry never repeats another."""
+    await enqueue_for(ctx.tx, person, replies)
+
+
+async def enqueue_for(tx: Transaction, person: Person, replies: Sequence[Reply]) -> None:
+    """Queue `replies` for `person`, one message per row so a retry never repeats another.
+
+    A private chat's id is the person's id on Telegram and on Zalo, so that is where it goes.
+    """
     for reply in replies:
         parts = [Reply(reply.text, reply.choices)] if reply.text else []
         parts += [Reply("", files=(file,)) for file in reply.files]
         for part in parts:
             payload = replies_to_json([part])
-            await ctx.tx.enqueue(person.id, person.channel, person.channel_user_id, payload)
+            await tx.enqueue(person.id, person.channel, person.channel_user_id, payload)
 
 
 async def members_with(ctx: Ctx, unit_id: int, roles: Sequence[str]) -> list[Person]:
