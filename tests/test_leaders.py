@@ -1,0 +1,301 @@
+"""Units, roles and leaders: invites, approval through the outbox, the supervising level.
+
+The whole loop on a real SQLite file: an administrator creates a supervising unit, two units
+place themselves under it, a leader returns then approves, the supervising level reads the
+overview and its workbook, an outsider is refused everywhere, reminders and the outbox worker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from bot.outbox import OutboxWorker
+from conversations.engine import Engine
+from conversations.events import Reply
+from conversations.reminders import send_reminders
+from conversations.settings import Settings
+from storage.sqlite import SqliteRepository
+from tests.chat_driver import ChatUser
+from tests.test_engine import CO_QUAN, SEED_002, answer_all
+
+TODAY = date(2024, 2, 1)  # the working year is 2023 (Thông tư 22/2020)
+SUPERVISOR = "Phòng Giáo dục và Đào tạo huyện Kon Rẫy"
+
+
+@pytest.fixture
+async def repo(tmp_path: Path) -> AsyncIterator[SqliteRepository]:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    yield repository
+    await repository.close()
+
+
+@pytest.fixture
+def engine(repo: SqliteRepository, tmp_path: Path) -> Engine:
+    settings = Settings(
+        reports_dir=tmp_path / "reports",
+        admins=frozenset({"test:admin"}),
+        invite_links={"telegram": "https://t.me/dvht_bot?start={code}"},
+    )
+    return Engine(repo, settings, today=lambda: TODAY)
+
+
+def code_in(text: str) -> str:
+    match = re.search(r": ([A-Z2-9]{8}) \(dùng được", text)
+    assert match, text
+    return match.group(1)
+
+
+async def outbox(repo: SqliteRepository, user: ChatUser) -> list[Reply]:
+    """What the outbox holds for `user` (unsent), as replies."""
+    from conversations.events import replies_from_json
+
+    async with repo.transaction() as tx:
+        due = await tx.due_messages(datetime.now(UTC) + timedelta(days=1), limit=500)
+        person = await tx.upsert_person(user.channel, user.user_id, user.name or user.user_id)
+    return [r for m in due if m.person_id == person.id for r in replies_from_json(m.payload)]
+
+
+async def register_under(user: ChatUser, code: str, name: str) -> None:
+    await user.command(f"start {code}")
+    assert "Tên đầy đủ của đơn vị" in user.question.text
+    await user.say(name)
+    await user.press(CO_QUAN)
+    await user.press("Cấp huyện")
+    await user.press("Để sau")
+
+
+@dataclass
+class World:
+    admin: ChatUser
+    sup: ChatUser
+    lan: ChatUser  # staff of unit A
+    minh: ChatUser  # leader of unit A
+    hoa: ChatUser  # staff of unit B
+    codes: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture
+async def world(engine: Engine) -> World:
+    w = World(*(ChatUser(engine, uid, name) for uid, name in (
+        ("admin", "Quản trị"), ("sup", "Chị Sáu"), ("lan", "Cô Lan"), ("minh", "Thầy Minh"),
+        ("hoa", "Cô Hoa"))))  # fmt: skip
+    text = await w.admin.command(f"taocaptren {SUPERVISOR}")
+    assert f"Đã tạo đơn vị cấp trên “{SUPERVISOR}”" in text
+    assert "https://t.me/dvht_bot?start=" in text
+    await w.sup.command(f"start {code_in(text)}")
+    assert "cán bộ cấp trên" in w.sup.text or SUPERVISOR in w.sup.text
+    w.codes["unit"] = code_in(await w.sup.command("moi donvi"))
+    await register_under(w.lan, w.codes["unit"], "Trường Tiểu học Đắk Ruồng")
+    await register_under(w.hoa, w.codes["unit"], "Trường Mầm non Tân Lập")
+    w.codes["leader"] = code_in(await w.lan.command("moi lanhdao"))
+    await w.minh.command(f"start {w.codes['leader']}")
+    assert "lãnh đạo" in w.minh.text.lower()
+    return w
+
+
+async def submit_all(user: ChatUser, answers: dict[str, object]) -> str:
+    await user.command("danhgia")
+    await answer_all(user, answers)
+    while "Dùng bản nháp này" in [c.label for c in user.question.choices]:
+        await user.press("Dùng bản nháp này")
+    return await user.press("Nộp kết quả")
+
+
+async def status_of(repo: SqliteRepository, unit_id: int) -> str:
+    async with repo.transaction() as tx:
+        assessment = await tx.latest_assessment(unit_id)
+    return assessment.status if assessment else "none"
+
+
+async def test_submit_return_resubmit_approve_and_the_overview(
+    world: World, repo: SqliteRepository
+) -> None:
+    w = world
+    text = await submit_all(w.lan, SEED_002)
+    assert "Đã gửi lãnh đạo đơn vị để duyệt: Thầy Minh" in text
+    [note, report] = await outbox(repo, w.minh)
+    assert "Trường Tiểu học Đắk Ruồng đã nộp báo cáo tự đánh giá năm 2023" in note.text
+    assert "93/100" in note.text and "Tốt" in note.text
+    assert report.files[0].name.endswith(".docx") and report.files[0].path.exists()
+    [button] = note.choices
+    # The leader returns it with a comment; staff are told and the assessment reopens.
+    await w.minh.press_token(button.token)
+    assert "chờ bạn duyệt" in w.minh.question.text
+    await w.minh.press("↩ Trả lại")
+    text = await w.minh.say("Bổ sung minh chứng cho tiêu chí 3.")
+    assert "Đã trả lại báo cáo" in text
+    assert await status_of(repo, 2) == "returned"
+    [returned] = await outbox(repo, w.lan)
+    assert "“Bổ sung minh chứng cho tiêu chí 3.”" in returned.text
+    await w.lan.command("menu")
+    assert "Lãnh đạo trả lại kèm góp ý: “Bổ sung minh chứng cho tiêu chí 3.”" in w.lan.question.text
+    # Staff fix one answer and submit again; the leader approves.
+    await w.lan.command("xemlai")
+    await w.lan.say("3b")
+    assert "điểm 11 nằm ngoài thang điểm" in await w.lan.say("11")  # 3b is out of 10
+    await w.lan.say("6")
+    await w.lan.say("xong")
+    await w.lan.command("xemlai")
+    await w.lan.press("Xem kết quả và nộp")
+    text = await w.lan.press("Nộp kết quả")
+    assert "Tổng điểm" in text or "93/100" in text
+    await w.minh.command("duyet")
+    text = await w.minh.press("✅ Duyệt")
+    assert "Đã duyệt báo cáo năm 2023" in text
+    assert await status_of(repo, 2) == "approved"
+    approved = [r.text for r in await outbox(repo, w.lan)]
+    assert any("Thầy Minh đã duyệt" in text for text in approved)
+    to_sup = await outbox(repo, w.sup)
+    assert any("đã được lãnh đạo (Thầy Minh) duyệt" in r.text for r in to_sup)
+    assert any(f.name.endswith(".docx") for r in to_sup for f in r.files)
+    # The supervising level's overview and its workbook.
+    text = await w.sup.command("tonghop 2023")
+    assert "2 đơn vị trực thuộc" in text
+    assert "• Chưa bắt đầu: 1" in text and "• Đã duyệt: 1" in text
+    assert "Trường Tiểu học Đắk Ruồng: đã duyệt — 94/100, Tốt" in text
+    [xlsx] = w.sup.replies[0].files
+    check_workbook(xlsx.path)
+
+
+def check_workbook(path: Path) -> None:
+    sheet = openpyxl.load_workbook(path)["Tổng hợp"]
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ “ĐƠN VỊ HỌC TẬP” NĂM 2023"
+    assert str(rows[1][0]).startswith(SUPERVISOR)
+    assert rows[3] == (
+        "STT", "Đơn vị", "Loại hình", "Trạng thái", "Đã trả lời", "Tiêu chí 1", "Tiêu chí 2",
+        "Tiêu chí 3", "Tổng điểm / Số chỉ tiêu đạt", "Xếp loại / Kết quả công nhận", "Nộp lúc",
+    )  # fmt: skip
+    # Units by name: "Trường Mầm non…" before "Trường Tiểu học…".
+    co_quan = "Cơ quan nhà nước, đơn vị sự nghiệp công lập, UBND"
+    assert rows[4][:5] == (1, "Trường Mầm non Tân Lập", co_quan, "Chưa bắt đầu", None)
+    assert rows[4][5:] == (None,) * 6
+    assert rows[5][:10] == (
+        2, "Trường Tiểu học Đắk Ruồng", co_quan, "Đã duyệt", "17/17",
+        "30/30", "30/30", "34/40", "94/100", "Tốt",
+    )  # fmt: skip
+    assert isinstance(rows[5][10], datetime)
+    assert len(rows) == 6
+
+
+async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    w = world
+    await submit_all(w.lan, SEED_002)
+    [note, _] = await outbox(repo, w.minh)
+    x = ChatUser(engine, "x", "Người lạ")
+    await x.command("start")
+    await x.press("Đăng ký đơn vị mới")
+    await x.say("Công ty TNHH Lạ")
+    await x.press("Tổ chức kinh tế")
+    await x.press("Cấp huyện")
+    await x.press("Để sau")
+    for line in ("duyet 2", "duyet", "tonghop", "tonghop 2023", f"huymoi {w.codes['leader']}",
+                 "moi captren", "moi donvi", f"taocaptren {SUPERVISOR}"):  # fmt: skip
+        await x.command(line)
+        assert not x.replies[0].files, line
+    await x.press_token(note.choices[0].token)  # the leader's button, forged
+    assert "không chờ bạn duyệt" in x.text
+    await x.press_token(w.minh.question.choices[0].token)  # another chat's nonce
+    assert "đã chuyển sang câu khác" in x.text
+    # Staff of the unit are not its leader either.
+    await w.lan.press_token(note.choices[0].token)
+    assert "không chờ bạn duyệt" in w.lan.text
+    assert await status_of(repo, 2) == "submitted"
+    async with repo.transaction() as tx:
+        invite = await tx.get_invite(w.codes["leader"])
+        supervisor = await tx.get_unit(1)
+        units = await tx.supervised_units(1)
+    assert invite is not None and not invite.revoked
+    assert supervisor is not None and supervisor.supervises
+    assert [u.name for u in units] == ["Trường Mầm non Tân Lập", "Trường Tiểu học Đắk Ruồng"]
+    assert await outbox(repo, x) == []
+
+
+async def test_invites_are_per_role_and_can_be_revoked(world: World, engine: Engine) -> None:
+    w = world
+    await w.lan.command("moi")
+    labels = [c.label for c in w.lan.question.choices]
+    assert labels[:2] == ["Cán bộ (trả lời, nộp)", "Lãnh đạo (duyệt báo cáo)"]
+    assert "Cán bộ cấp trên (xem tổng hợp)" not in labels  # only a supervising unit has those
+    text = await w.lan.press("Cán bộ")
+    code = code_in(text)
+    assert f"https://t.me/dvht_bot?start={code}" in text
+    assert f"Đã hủy mã mời {code}" in await w.lan.command(f"huymoi {code}")
+    late = ChatUser(engine, "late", "Anh Muộn")
+    await late.command(f"start {code}")
+    assert "không đúng" in late.text.lower() or "hết hạn" in late.text.lower()
+
+
+@dataclass
+class FlakyChannel:
+    """A channel whose first `failures` sends fail (a network down, Telegram's 5xx)."""
+
+    failures: int
+    name: str = "test"
+    sent: list[tuple[str, str]] = field(default_factory=list)
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("network down")
+        self.sent += [(chat_id, reply.text) for reply in replies]
+
+
+async def test_the_outbox_delivers_after_two_failures_exactly_once(
+    world: World, repo: SqliteRepository
+) -> None:
+    await submit_all(world.lan, SEED_002)
+    clock = [datetime.now(UTC)]
+    channel = FlakyChannel(failures=4)  # the note and the report (two rows) fail twice each
+    worker = OutboxWorker(repo, {"test": channel}, clock=lambda: clock[0])
+    assert await worker.run_once() == 0
+    assert await worker.run_once() == 0  # nothing is due until the pause is over
+    clock[0] += timedelta(minutes=1)
+    assert await worker.run_once() == 0  # the second failure
+    clock[0] += timedelta(hours=1)
+    assert await worker.run_once() == 2
+    for _ in range(3):
+        clock[0] += timedelta(days=1)
+        assert await worker.run_once() == 0
+    assert [chat for chat, _ in channel.sent] == ["minh", "minh"]
+    notes = [text for _, text in channel.sent if "đã nộp báo cáo" in text]
+    assert len(notes) == 1
+
+
+async def test_reminders_recall_unfinished_work_and_can_be_muted(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    await world.hoa.command("danhgia")
+    await world.hoa.say("8")
+    base = datetime.now(UTC)  # stored times are real; the engine's "today" is TODAY
+
+    async def remind(days: int) -> int:
+        """Run the reminder check `days` after the last answer."""
+        async with repo.transaction() as tx:
+            return await send_reminders(
+                tx, base + timedelta(days=days), TODAY + timedelta(days=days), engine.settings
+            )
+
+    assert await remind(6) == 0  # within a week of the last change
+    assert await remind(8) == 1
+    [reminder] = await outbox(repo, world.hoa)
+    unfinished = "bài tự đánh giá năm 2023 của Trường Mầm non Tân Lập chưa xong (1/17 câu)"
+    assert unfinished in reminder.text
+    assert "Hạn nộp hồ sơ: 31/03/2024" in reminder.text
+    assert await remind(9) == 0
+    assert await remind(15) == 1
+    # Daily in the last ten days before the deadline (31/03/2024 is TODAY + 59 days).
+    assert await remind(53) == 1
+    assert await remind(54) == 1
+    await world.hoa.command("tatnhac")
+    assert "Đã tắt nhắc việc" in world.hoa.text
+    assert await remind(55) == 0
