@@ -32,7 +32,7 @@ from rubric.levels import LevelsResult
 from rubric.loader import all_frameworks, kind, load_framework
 from rubric.model import AnswerKind, Applicability, Framework
 from rubric.scoring import PointsResult, RecognitionResult, Result
-from storage.base import Assessment, Unit
+from storage.base import AnswerRecord, Assessment, Unit
 from templates.formatting import format_percent
 from templates.report import (
     SECTION_KEYS,
@@ -150,6 +150,7 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
     if framework is None:
         return [Reply(t("assess.no_framework", year=year)), await show(ctx, "menu")]
     assessment = await ctx.tx.get_assessment(unit.id, framework.id, year)
+    offer: Assessment | None = None
     if assessment is None:
         assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
         await ctx.tx.log(
@@ -161,13 +162,95 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
         )
     ctx.chat.data["assessment_id"] = assessment.id
     q = questionnaire(unit, assessment)
+    if offer is None and not await ctx.tx.answers(assessment.id):
+        offer = await _previous(ctx, unit, year, q)
+    intro = Reply(t("assess.intro", framework=framework.short_title, year=year, n=len(q)))
+    if offer is not None:
+        return [intro, await show(ctx, "prefill", previous=offer.id)]
     if assessment.status not in EDITABLE:
         return [await show(ctx, "status")]
     answers = await _answers(ctx, assessment, q)
     if len(q.unanswered(answers)) == len(q):
-        intro = Reply(t("assess.intro", framework=framework.short_title, year=year, n=len(q)))
         return [intro, await show(ctx, "ask", code=q.codes[0])]
     return [await show(ctx, "resume")]
+
+
+async def _previous(ctx: Ctx, unit: Unit, year: int, q: Questionnaire) -> Assessment | None:
+    """The unit's assessment of the year before, if it answered questions asked again now."""
+    previous = (await ctx.tx.assessments_of_units([unit.id], year - 1)).get(unit.id)
+    if previous is None:
+        return None
+    records = await ctx.tx.answers(previous.id)
+    return (
+        previous if any(r.value is not None and c in q.specs for c, r in records.items()) else None
+    )
+
+
+@register
+class Prefill(Screen):
+    """A new year's assessment may start from last year's answers, each offered for review."""
+
+    mode = "prefill"
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        previous = await self._previous(ctx)
+        if previous is None:
+            return await _first_question(ctx)
+        options = [Option(t("prefill.yes"), "o:yes"), Option(t("prefill.no"), "o:no")]
+        return ctx.prompt(t("prefill.ask", year=previous.year), options)
+
+    async def _previous(self, ctx: Ctx) -> Assessment | None:
+        unit = await ctx.unit()
+        previous_id = ctx.chat.data.get("previous")
+        if unit is None or not isinstance(previous_id, int):
+            return None
+        previous = await ctx.tx.get_assessment_by_id(previous_id)
+        return previous if previous is not None and previous.unit_id == unit.id else None
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value not in ("o:yes", "o:no"):
+            return await super().on_choice(ctx, value)
+        previous = await self._previous(ctx)
+        loaded = await _require(ctx)
+        copied = 0
+        if value == "o:yes" and previous is not None:
+            copied = await _copy_answers(ctx, previous, loaded)
+        replies = [Reply(t("prefill.done", count=copied))] if value == "o:yes" else []
+        return [*replies, await _first_question(ctx)]
+
+
+async def _copy_answers(ctx: Ctx, previous: Assessment, loaded: Working) -> int:
+    """Offer last year's answers that fit this year's questions; evidence as a marked draft."""
+    old = await ctx.tx.answers(previous.id)
+    copied = 0
+    for code, spec in loaded.q.specs.items():
+        record = old.get(code)
+        if record is None or record.value is None:
+            continue
+        try:
+            parse_answer(spec, record.value)
+        except AnswerError:
+            continue
+        evidence = (
+            t("prefill.evidence", year=previous.year, text=record.evidence)
+            if record.evidence
+            else ""
+        )
+        await ctx.tx.put_prefill(loaded.assessment.id, code, record.value, evidence)
+        copied += 1
+    await ctx.tx.log(
+        "assessment.prefilled",
+        person_id=ctx.person.id,
+        unit_id=loaded.unit.id,
+        assessment_id=loaded.assessment.id,
+        data={"from": previous.id, "count": copied},
+    )
+    return copied
+
+
+async def _first_question(ctx: Ctx) -> Reply:
+    loaded = await _require(ctx)
+    return await show(ctx, "ask", code=loaded.q.codes[0])
 
 
 async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
@@ -338,9 +421,15 @@ class Ask(Screen):
             ]
         if spec.applicability is Applicability.OPTIONAL:
             options.append(Option(t("answer_choice.na"), "o:na"))
+        last_year = _prefilled(q, code, records)
+        if current is None and last_year is not None:
+            options.insert(
+                0, Option(t("prefill.keep", answer=describe(q, code, last_year)), "o:keep")
+            )
         options += [_action(name) for name in NAV]
         text = render(
             "question.j2",
+            last_year=describe(q, code, last_year) if last_year and not current else None,
             k=q.position(code),
             n=len(q),
             criterion=q.criterion(code),
@@ -358,6 +447,10 @@ class Ask(Screen):
         raw = {"o:yes": True, "o:no": False, "o:na": "na"}.get(value)
         if value.startswith("s:"):
             raw = value[2:]
+        if value == "o:keep":
+            records = await ctx.tx.answers(loaded.assessment.id)
+            record = records.get(self._code(ctx))
+            raw = record.prefill if record is not None else None
         if raw is None:
             return await super().on_choice(ctx, value)
         return await self._accept(ctx, raw, from_button=True)
@@ -389,6 +482,17 @@ class Ask(Screen):
             replace_previous=from_button,
         )
         return [saved, await show(ctx, "evidence", code=code)]
+
+
+def _prefilled(q: Questionnaire, code: str, records: dict[str, AnswerRecord]) -> Answer | None:
+    """Last year's answer offered for `code`, if it still fits this year's question."""
+    record = records.get(code)
+    if record is None or record.prefill is None:
+        return None
+    try:
+        return parse_answer(q.specs[code], record.prefill)
+    except AnswerError:
+        return None
 
 
 async def navigate(ctx: Ctx, action: str, q: Questionnaire, code: str) -> list[Reply]:

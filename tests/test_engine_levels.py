@@ -156,3 +156,31 @@ async def test_a_cap_tinh_school_gets_the_cap_tinh_list(
     text = await lan.command("danhgia 2024")
     # 16 chỉ tiêu at cấp tỉnh; 3.5 (nghề nghiệp) and 3.6 (đại học) do not bind a THPT school.
     assert "theo Thông tư 24/2023/TT-BGDĐT (cấp tỉnh): 14 câu hỏi" in text
+
+
+async def test_a_new_year_starts_from_last_years_answers(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    lan = ChatUser(make_engine(date(2025, 6, 1)), "lan")
+    await register_unit(lan, "Phòng Tư pháp huyện Sa Thầy", CO_QUAN)
+    await lan.command("danhgia 2024")
+    await lan.press("Có")
+    await lan.say("Kế hoạch số 12/KH-PTP ngày 10/01/2024")
+    await lan.say("xong")
+    text = await lan.command("danhgia 2025")
+    assert "Bắt đầu từ các câu trả lời năm 2024" in text
+    text = await lan.press("Dùng câu trả lời năm trước")
+    assert "Đã chép 1 câu trả lời năm trước" in text
+    assert "📅 Năm trước: Có (đạt)" in lan.question.text
+    text = await lan.press("↺ Giữ như năm trước")
+    assert "Đã lưu 1.1: Có (đạt)" in text
+    async with lan.engine.repository.transaction() as tx:
+        assessment = await tx.latest_assessment(1)
+        assert assessment is not None and assessment.year == 2025
+        kept = (await tx.answers(assessment.id))["1.1"]
+    assert kept.value == "có"
+    assert kept.evidence.startswith("[Minh chứng năm 2024 — bản nháp, cần xem lại] Kế hoạch số 12")
+    await lan.say("xong")
+    assert "📅 Năm trước" not in lan.question.text  # 1.2 was not answered in 2024
+    await lan.command("xemlai")
+    assert "1/13 câu đã trả lời" in lan.question.text
