@@ -376,3 +376,35 @@ async def test_a_button_without_its_message_is_still_answered(tg: Harness) -> No
     del press["callback_query"]["message"]  # too old for Telegram to send it back
     await tg.send(press)
     assert "1/17" in lan.keyboard_message()["text"]
+
+
+async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> None:
+    from bot.outbox import OutboxWorker
+    from bot.telegram_adapter import TelegramChannel
+
+    lan, minh = PhoneUser(tg.api, 520, "Lan"), PhoneUser(tg.api, 521, "Minh")
+    await register(tg, lan)
+    await tg.send(lan.text("/moi lanhdao"))
+    code = lan.last_texts(2).split("Mã mời lãnh đạo của ")[1].split(": ")[1].split()[0]
+    await tg.send(minh.text(f"/start {code}"))
+    assert "lãnh đạo" in minh.last_texts(2)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    for _ in range(len(SEED_002)):
+        code_asked = question_code(lan.keyboard_message()["text"], SEED_002)
+        assert code_asked is not None
+        await tg.send(lan.press(str(SEED_002[code_asked])))
+        await tg.send(lan.press("✔ Xong"))
+    while "Dùng bản nháp này" in lan.buttons():
+        await tg.send(lan.press("Dùng bản nháp này"))
+    await tg.send(lan.press("Nộp kết quả"))
+    assert "Đã gửi lãnh đạo đơn vị để duyệt: Minh" in lan.last_texts(3)
+    worker = OutboxWorker(tg.engine.repository, {"telegram": TelegramChannel(tg.app)})
+    assert await worker.run_once() == 2  # the summary with its button, then the report
+    [note] = [m for m in minh.screen if "chờ lãnh đạo duyệt" in m.get("text", "")]
+    assert minh.documents()[0]["document"]["file_name"].endswith(".docx")
+    await tg.send(minh.press("📝 Xem và duyệt", note))
+    await tg.send(minh.press("✅ Duyệt"))
+    assert "Đã duyệt báo cáo năm 2023" in minh.last_texts(2)
+    assert await worker.run_once() == 1
+    assert "Minh đã duyệt báo cáo" in lan.last_texts(1)
+    assert await worker.run_once() == 0
