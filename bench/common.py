@@ -1,0 +1,121 @@
+"""Shared set-up of the benchmarks: a Bot API answered in-process, units with open assessments.
+
+`CannedRequest` is an injected python-telegram-bot request object: the real Application builds
+and encodes every call, and this answers it at once, with no network, so a benchmark measures
+our code and PTB's, not a server.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import resource
+import statistics
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from telegram.request import BaseRequest, RequestData
+
+from conversations.events import Event, EventKind, Sender
+from storage.sqlite import SqliteRepository
+
+BOT = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
+
+
+class CannedRequest(BaseRequest):
+    """Answers every Bot API method in-process (sendMessage with a message, others with True)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._ids = itertools.count(1)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        """Nothing to open."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close."""
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *a: Any, **k: Any
+    ) -> tuple[int, bytes]:
+        self.calls += 1
+        name = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        result: object = True
+        if name == "getMe":
+            result = BOT
+        elif name in ("sendMessage", "sendDocument", "editMessageText"):
+            result = {
+                "message_id": next(self._ids),
+                "date": int(time.time()),
+                "chat": {"id": int(str(params.get("chat_id", 1))), "type": "private"},
+                "text": str(params.get("text", "")),
+            }
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+
+def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
+    """A private text message from user `chat_id`, as Telegram would deliver it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000 + update_id,
+            "chat": {"id": chat_id, "type": "private", "first_name": f"U{chat_id}"},
+            "from": {"id": chat_id, "is_bot": False, "first_name": f"U{chat_id}"},
+            "text": text,
+            **({"entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}
+               if text.startswith("/") else {}),
+        },
+    }  # fmt: skip
+
+
+async def open_units(engine_handle: Any, count: int, channel: str = "telegram") -> None:
+    """Register `count` units through the engine and open an assessment in each (TT 22)."""
+    ids = itertools.count(1)
+    for n in range(1, count + 1):
+        sender = Sender(str(n), f"U{n}")
+        for kind, text in (
+            (EventKind.COMMAND, "start"),
+            (EventKind.TEXT, "1"),
+            (EventKind.TEXT, f"Đơn vị thử nghiệm số {n}"),
+            (EventKind.TEXT, "1"),
+            (EventKind.TEXT, "1"),
+            (EventKind.TEXT, "2"),
+            (EventKind.COMMAND, "danhgia 2023"),
+        ):
+            await engine_handle(Event(channel, str(n), sender, kind, text, f"setup-{next(ids)}"))
+
+
+def percentile(values: Iterable[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def summary(latencies: list[float], seconds: float) -> str:
+    ms = [x * 1000 for x in latencies]
+    return (
+        f"{len(ms) / seconds:,.0f} turns/s, p50 {statistics.median(ms):.2f} ms, "
+        f"p99 {percentile(ms, 0.99):.2f} ms"
+    )
+
+
+def rss_kb() -> int:
+    """Resident memory now (Linux /proc), in KB."""
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+async def repository(path: Path) -> SqliteRepository:
+    if path.exists():
+        path.unlink()
+    return await SqliteRepository.open(path)

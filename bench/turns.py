@@ -1,0 +1,71 @@
+"""Turns per second and latency of one answer through the real python-telegram-bot Application.
+
+    python bench/turns.py [--units 100 1000 10000] [--turns 3000]
+
+Each turn is one typed message (a score, then "xong" to leave the evidence step) handed to
+`Application.process_update`, through the adapter and the engine, with its durable SQLite commit
+(WAL, synchronous=FULL) and the replies encoded for the Bot API (answered in-process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import AIORateLimiter  # noqa: E402
+
+from bench.common import CannedRequest, open_units, repository, summary, update  # noqa: E402
+from bot.telegram_adapter import build_application  # noqa: E402
+from conversations.engine import Engine  # noqa: E402
+from conversations.settings import Settings  # noqa: E402
+
+
+async def run(units: int, turns: int, folder: Path) -> str:
+    repo = await repository(folder / f"turns-{units}.sqlite3")
+    engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
+    await open_units(engine.handle, units)
+    app = build_application(
+        engine,
+        "1:bench",
+        request=CannedRequest(),
+        get_updates_request=CannedRequest(),
+        rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
+    )
+    latencies: list[float] = []
+    step = {n: 0 for n in range(1, units + 1)}
+    async with app:
+        start = time.perf_counter()
+        for update_id in range(1, turns + 1):
+            chat = random.randint(1, units)
+            text = "8" if step[chat] % 2 == 0 else "xong"
+            step[chat] += 1
+            item = Update.de_json(update(10_000_000 + update_id, chat, text), app.bot)
+            began = time.perf_counter()
+            await app.process_update(item)
+            latencies.append(time.perf_counter() - began)
+        seconds = time.perf_counter() - start
+    await repo.close()
+    return f"{units:>6} open assessments: {summary(latencies, seconds)}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--units", type=int, nargs="+", default=[100, 1000, 10000])
+    parser.add_argument("--turns", type=int, default=3000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
+        for units in args.units:
+            print(asyncio.run(run(units, args.turns, Path(folder))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
