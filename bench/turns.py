@@ -1,6 +1,6 @@
 """Turns per second and latency of one answer through the real python-telegram-bot Application.
 
-    python bench/turns.py [--units 100 1000 10000] [--turns 3000]
+    python -m bench.turns [--units 100 1000 10000] [--turns 3000]
 
 Each turn is one typed message (a score, then "xong" to leave the evidence step) handed to
 `Application.process_update`, through the adapter and the engine, with its durable SQLite commit
@@ -12,21 +12,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sys
 import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from telegram import Update
+from telegram.ext import AIORateLimiter
 
-from telegram import Update  # noqa: E402
-from telegram.ext import AIORateLimiter  # noqa: E402
-
-from bench.common import CannedRequest, open_units, repository, summary, update  # noqa: E402
-from bot.telegram_adapter import build_application  # noqa: E402
-from conversations.engine import Engine  # noqa: E402
-from conversations.settings import Settings  # noqa: E402
+from bench.common import CannedRequest, open_units, repository, summary, update
+from bot.telegram_adapter import build_application
+from conversations.engine import Engine
+from conversations.settings import Settings
 
 
 async def run(units: int, turns: int, folder: Path) -> str:
