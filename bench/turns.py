@@ -26,7 +26,7 @@ from conversations.engine import Engine
 from conversations.settings import Settings
 
 
-async def run(units: int, turns: int, folder: Path) -> str:
+async def run(units: int, turns: int, folder: Path, concurrency: int = 32) -> str:
     repo = await repository(folder / f"turns-{units}.sqlite3")
     engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
     await open_units(engine.handle, units)
@@ -39,29 +39,44 @@ async def run(units: int, turns: int, folder: Path) -> str:
     )
     latencies: list[float] = []
     step = {n: 0 for n in range(1, units + 1)}
-    async with app:
-        start = time.perf_counter()
-        for update_id in range(1, turns + 1):
-            chat = random.randint(1, units)
+    ids = iter(range(10_000_000, 10_000_000 + turns))
+
+    async def person(chats: list[int], count: int) -> None:
+        """One stream of turns; each chat belongs to one stream, so its turns stay in order."""
+        for _ in range(count):
+            chat = random.choice(chats)
             text = "8" if step[chat] % 2 == 0 else "xong"
             step[chat] += 1
-            item = Update.de_json(update(10_000_000 + update_id, chat, text), app.bot)
+            item = Update.de_json(update(next(ids), chat, text), app.bot)
             began = time.perf_counter()
             await app.process_update(item)
             latencies.append(time.perf_counter() - began)
+
+    streams = min(concurrency, units)
+    async with app:
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(
+                person(list(range(s + 1, units + 1, streams)), turns // streams)
+                for s in range(streams)
+            )
+        )
         seconds = time.perf_counter() - start
     await repo.close()
-    return f"{units:>6} open assessments: {summary(latencies, seconds)}"
+    return f"{units:>6} open assessments, {streams} at once: {summary(latencies, seconds)}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--turns", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
         for units in args.units:
-            print(asyncio.run(run(units, args.turns, Path(folder))), flush=True)
+            for concurrency in args.concurrency:
+                result = asyncio.run(run(units, args.turns, Path(folder), concurrency))
+                print(result, flush=True)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ stopped.
 from __future__ import annotations
 
 import re
+from functools import cache
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import NamedTuple
@@ -68,7 +69,13 @@ def framework_for(year: int, level: str) -> Framework | None:
 
 
 def questionnaire(unit: Unit, assessment: Assessment) -> Questionnaire:
-    return Questionnaire(load_framework(assessment.framework_id), kind(unit.kind))
+    return _questionnaire(assessment.framework_id, unit.kind)
+
+
+@cache
+def _questionnaire(framework_id: str, kind_id: str) -> Questionnaire:
+    """One questionnaire per framework and kind: it is immutable, and every turn needs it."""
+    return Questionnaire(load_framework(framework_id), kind(kind_id))
 
 
 class Working(NamedTuple):

@@ -35,6 +35,15 @@ class Questionnaire:
         }
 
     @cached_property
+    def not_applicable(self) -> list[str]:
+        """Codes whose scope excludes this kind of unit: never asked, "không áp dụng"."""
+        return [
+            code
+            for code, spec in leaf_specs(self.framework, self.kind).items()
+            if spec.applicability is Applicability.NOT_APPLICABLE
+        ]
+
+    @cached_property
     def codes(self) -> list[str]:
         return list(self.specs)
 
@@ -58,11 +67,7 @@ class Questionnaire:
 
         Rows with evidence but no value yet are left out (unanswered).
         """
-        answers: dict[str, Answer] = {
-            code: NotApplicable()
-            for code, spec in leaf_specs(self.framework, self.kind).items()
-            if spec.applicability is Applicability.NOT_APPLICABLE
-        }
+        answers: dict[str, Answer] = {code: NotApplicable() for code in self.not_applicable}
         for code, record in records.items():
             spec = self.specs.get(code)
             if spec is None or record.value is None:

@@ -171,11 +171,25 @@ def binding(framework: Framework, indicator: Indicator, kind: Kind) -> Applicabi
     return next(applicability for applicability in _MOST_BINDING if applicability in found)
 
 
+_SPECS: dict[tuple[int, str], tuple[Framework, dict[str, LeafSpec]]] = {}
+
+
 def leaf_specs(framework: Framework, kind: Kind) -> dict[str, LeafSpec]:
     """Every answerable code of `framework`, in questionnaire order, for a unit of `kind`.
 
     The wording is the lowest level's; the applicability covers every level (see `binding`).
+    Frameworks are immutable, so the specs are worked out once per framework and kind (every
+    answer in the chat needs them).
     """
+    cached = _SPECS.get((id(framework), kind.id))
+    if cached is not None and cached[0] is framework:
+        return dict(cached[1])
+    specs = _leaf_specs(framework, kind)
+    _SPECS[(id(framework), kind.id)] = (framework, specs)
+    return dict(specs)
+
+
+def _leaf_specs(framework: Framework, kind: Kind) -> dict[str, LeafSpec]:
     specs: dict[str, LeafSpec] = {}
     for base in framework.indicators:
         indicator = base.for_kind(kind)

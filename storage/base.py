@@ -1,7 +1,7 @@
 """The repository interface the engine calls: records and one transaction's operations.
 
 The engine knows no SQL: it opens a transaction, reads and writes through these methods, and
-replies only after the transaction has committed. SQLite (aiosqlite) implements it in
+replies only after the transaction has committed. SQLite (storage.sqlite) implements it in
 `storage.sqlite`; a PostgreSQL implementation can follow without touching the engine.
 """
 

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
-import aiosqlite
-
 PACKAGE = "storage"
 DIRECTORY = "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -66,41 +64,41 @@ def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
 
 
-async def applied_versions(conn: aiosqlite.Connection) -> set[int]:
-    async with conn.execute("SELECT version FROM schema_migrations") as cursor:
-        return {int(row[0]) for row in await cursor.fetchall()}
+def applied_versions(conn: sqlite3.Connection) -> set[int]:
+    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
 
 
-async def apply_migrations(
-    conn: aiosqlite.Connection, migrations: list[Migration] | None = None
+def apply_migrations(
+    conn: sqlite3.Connection, migrations: list[Migration] | None = None
 ) -> list[int]:
     """Apply the migrations not yet recorded; return the versions applied now.
 
     The connection must be in autocommit mode (`isolation_level=None`) and outside a transaction.
+    Runs once when the database is opened (in a worker thread, not on the event loop).
     """
-    await conn.execute(_CREATE_TABLE)
+    conn.execute(_CREATE_TABLE)
     applied: list[int] = []
     for migration in load_migrations() if migrations is None else migrations:
-        if await _apply_one(conn, migration):
+        if _apply_one(conn, migration):
             applied.append(migration.version)
     return applied
 
 
-async def _apply_one(conn: aiosqlite.Connection, migration: Migration) -> bool:
-    await conn.execute("BEGIN IMMEDIATE")
+def _apply_one(conn: sqlite3.Connection, migration: Migration) -> bool:
+    conn.execute("BEGIN IMMEDIATE")
     try:
-        if migration.version in await applied_versions(conn):
-            await conn.execute("ROLLBACK")
+        if migration.version in applied_versions(conn):
+            conn.execute("ROLLBACK")
             return False
         for statement in split_statements(migration.sql):
-            await conn.execute(statement)
-        await conn.execute(
+            conn.execute(statement)
+        conn.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
             (migration.version, datetime.now(UTC).isoformat()),
         )
-        await conn.execute("COMMIT")
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            await conn.execute("ROLLBACK")
+            conn.execute("ROLLBACK")
         raise
     return True

@@ -1,4 +1,4 @@
-"""The repository on SQLite (aiosqlite): one connection, WAL, transactions serialised in-process.
+"""The repository on SQLite (sqlite3): one connection, WAL, group commit, transactions serialised.
 
 Every transaction is `BEGIN IMMEDIATE`: it takes the write lock at once, so two processes on one
 file wait for each other (busy_timeout) instead of failing half-way. Timestamps are stored as
@@ -8,6 +8,7 @@ ISO-8601 UTC text with microseconds (they sort as text) and returned as aware UT
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
@@ -16,8 +17,6 @@ from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-
-import aiosqlite
 
 from storage.base import (
     UNIT_DETAIL_FIELDS,
@@ -174,10 +173,15 @@ def _translated() -> Iterator[None]:
 
 
 class SqliteTransaction:
-    """`storage.base.Transaction` on an aiosqlite connection inside `BEGIN IMMEDIATE`."""
+    """`storage.base.Transaction` on the repository's connection, inside one savepoint.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._connection: aiosqlite.Connection | None = conn
+    Statements run synchronously on the event loop's thread: each takes microseconds, and a
+    hop to a worker thread per statement cost more than the statement. Only the commit, which
+    waits for the disk, runs in a worker thread (see `SqliteRepository`).
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._connection: sqlite3.Connection | None = conn
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -186,7 +190,7 @@ class SqliteTransaction:
     # --- SQL helpers ----------------------------------------------------------------------
 
     @property
-    def _conn(self) -> aiosqlite.Connection:
+    def _conn(self) -> sqlite3.Connection:
         if self._connection is None:
             raise StorageError("the transaction is over: open a new one")
         return self._connection
@@ -194,19 +198,16 @@ class SqliteTransaction:
     async def _run(self, sql: str, params: Params = ()) -> int:
         """Execute one write; the number of rows it changed."""
         with _translated():
-            async with self._conn.execute(sql, params) as cursor:
-                return cursor.rowcount
+            return self._conn.execute(sql, params).rowcount
 
     async def _one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
         with _translated():
-            async with self._conn.execute(sql, params) as cursor:
-                row: sqlite3.Row | None = await cursor.fetchone()
-                return row
+            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
+            return row
 
     async def _all(self, sql: str, params: Params = ()) -> Iterable[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cursor:
-            rows: Iterable[sqlite3.Row] = await cursor.fetchall()
-            return rows
+        rows: list[sqlite3.Row] = self._conn.execute(sql, params).fetchall()
+        return rows
 
     async def _returning(self, sql: str, params: Params) -> sqlite3.Row:
         row = await self._one(sql, params)
@@ -645,12 +646,21 @@ class SqliteTransaction:
 
 
 class SqliteRepository:
-    """`storage.base.Repository` on one aiosqlite connection; open it with `await open(path)`."""
+    """`storage.base.Repository` on one SQLite connection; open it with `await open(path)`.
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    Group commit: each `transaction()` is a savepoint inside the connection's current SQLite
+    transaction; its caller resumes only once a COMMIT that includes it has reached the disk.
+    Transactions that queue while a commit is being written run next and share the following
+    commit, so one fsync serves many answers under load, and none is ever reported done
+    before it is durable. A failed transaction rolls back to its savepoint alone.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._lock = asyncio.Lock()
+        self._lock = asyncio.Lock()  # one transaction (or the commit) on the connection at a time
         self._closed = False
+        self._waiting: list[asyncio.Future[None]] = []  # released, waiting for their commit
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: str = "FULL") -> SqliteRepository:
@@ -662,47 +672,88 @@ class SqliteRepository:
             )
         if str(path) != MEMORY:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            await _configure(conn, mode, in_memory=str(path) == MEMORY)
-            await apply_migrations(conn)
-        except BaseException:
-            await conn.close()
-            raise
-        return cls(conn)
+        return cls(await asyncio.to_thread(_connect, str(path), mode))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """`BEGIN IMMEDIATE`; COMMIT on normal exit, ROLLBACK (and re-raise) on any exception."""
+        """A savepoint, released on normal exit and rolled back on any exception; the caller
+        continues after the commit that makes it durable (StorageError if that commit fails)."""
         async with self._lock:
             if self._closed:
                 raise StorageError("the repository is closed")
-            await self._conn.execute("BEGIN IMMEDIATE")
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("SAVEPOINT tx")
             tx = SqliteTransaction(self._conn)
             try:
                 yield tx
-                await self._conn.execute("COMMIT")
             except BaseException:
-                if self._conn.in_transaction:
-                    await self._conn.execute("ROLLBACK")
+                self._conn.execute("ROLLBACK TO tx")
+                self._conn.execute("RELEASE tx")
                 raise
             finally:
                 tx.end()
+            self._conn.execute("RELEASE tx")
+            durable = asyncio.get_running_loop().create_future()
+            self._waiting.append(durable)
+            if self._committer is None or self._committer.done():
+                self._committer = asyncio.create_task(self._commit())
+        await durable
+
+    async def _commit(self) -> None:
+        """Commit everything released so far, once the transactions queued before it ran."""
+        async with self._lock:
+            batch, self._waiting = self._waiting, []
+            if not batch or not self._conn.in_transaction:
+                _settle(batch, None)
+                return
+            try:
+                await asyncio.to_thread(self._conn.execute, "COMMIT")
+            except BaseException as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                _settle(batch, StorageError(f"commit failed: {exc}"))
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                _settle(batch, None)
 
     async def close(self) -> None:
-        """Wait for the running transaction, then close; closing twice is harmless."""
+        """Wait for running transactions and their commit, then close; closing twice is
+        harmless."""
+        if self._committer is not None:
+            with contextlib.suppress(BaseException):
+                await self._committer
         async with self._lock:
             if not self._closed:
                 self._closed = True
-                await self._conn.close()
+                if self._conn.in_transaction:
+                    self._conn.execute("COMMIT")
+                await asyncio.to_thread(self._conn.close)
 
 
-async def _configure(conn: aiosqlite.Connection, synchronous: str, *, in_memory: bool) -> None:
-    conn.row_factory = sqlite3.Row
-    async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-        row = await cursor.fetchone()
-    journal = str(row[0]).lower() if row else ""
-    if journal != "wal" and not in_memory:
-        raise StorageError(f"could not turn on WAL mode (journal_mode is {journal!r})")
-    for pragma in ("foreign_keys = ON", "busy_timeout = 5000", f"synchronous = {synchronous}"):
-        await conn.execute(f"PRAGMA {pragma}")
+def _settle(batch: list[asyncio.Future[None]], error: BaseException | None) -> None:
+    for future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
+
+
+def _connect(path: str, synchronous: str) -> sqlite3.Connection:
+    """Connect, configure and migrate (in a worker thread: opening may wait for the disk)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        journal = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        if journal != "wal" and path != MEMORY:
+            raise StorageError(f"could not turn on WAL mode (journal_mode is {journal!r})")
+        for pragma in ("foreign_keys = ON", "busy_timeout = 5000", f"synchronous = {synchronous}"):
+            conn.execute(f"PRAGMA {pragma}")
+        apply_migrations(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn

@@ -41,8 +41,21 @@ def _compiled(key: str) -> jinja2.Template:
 
 
 def t(key: str, /, **params: Any) -> str:
-    """The short message `key` of the catalogue, rendered with `params`."""
+    """The short message `key` of the catalogue, rendered with `params`.
+
+    Most messages have no placeholder: those are returned as written, without jinja2 (every
+    turn of the chat asks for a dozen of them).
+    """
+    plain = _plain(key)
+    if plain is not None:
+        return plain
     return _compiled(key).render(**params).strip()
+
+
+@cache
+def _plain(key: str) -> str | None:
+    text = _catalogue()[key]
+    return None if "{" in text else text.strip()
 
 
 def render(name: str, /, **params: Any) -> str:

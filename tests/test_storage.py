@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from storage.base import (
@@ -73,8 +73,8 @@ async def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> 
 
     rows = _query(db_path, "SELECT version FROM schema_migrations ORDER BY version")
     assert rows == [(m.version,) for m in migrations]
-    async with aiosqlite.connect(db_path, isolation_level=None) as conn:
-        assert await apply_migrations(conn) == []
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
+        assert apply_migrations(conn) == []
 
 
 async def test_open_creates_the_parent_folders_and_every_table(
@@ -94,14 +94,13 @@ async def test_open_creates_the_parent_folders_and_every_table(
 async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
     good = load_migrations()[0]
     bad = Migration(2, "0002_bad.sql", "CREATE TABLE half (x INTEGER);\nNOT SQL AT ALL;\n")
-    async with aiosqlite.connect(tmp_path / "m.sqlite3", isolation_level=None) as conn:
+    with closing(sqlite3.connect(tmp_path / "m.sqlite3", isolation_level=None)) as conn:
         with pytest.raises(sqlite3.OperationalError):
-            await apply_migrations(conn, [good, bad])
+            apply_migrations(conn, [good, bad])
         assert not conn.in_transaction
-        async with conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'") as cur:
-            assert await cur.fetchall() == []
-        async with conn.execute("SELECT version FROM schema_migrations") as cur:
-            assert [tuple(row) for row in await cur.fetchall()] == [(1,)]
+        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
+        versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        assert [tuple(row) for row in versions] == [(1,)]
 
 
 def test_split_statements_keeps_triggers_whole() -> None:
