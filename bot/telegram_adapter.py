@@ -33,7 +33,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.telegram_render import Outgoing, caption_and_rest, messages
+from bot.telegram_render import Outgoing, caption_and_rest, coalesce, messages
 from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, secret_matches
 from conversations.engine import COMMANDS, Engine
@@ -221,7 +221,7 @@ async def deliver(
     """
     chat_data = context.chat_data if context.chat_data is not None else {}
     edited = False
-    for reply in replies:
+    for reply in coalesce(replies):
         parts = messages(reply)
         if pressed is not None and reply.replace_previous and not edited and len(parts) == 1:
             edited = await _edit(pressed, parts[0])

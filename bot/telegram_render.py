@@ -7,7 +7,7 @@ without a bot. Button callback data is the engine's opaque token, unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
@@ -49,6 +49,27 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 def _rows(choices: Sequence[Choice], per_row: int) -> list[list[InlineKeyboardButton]]:
     buttons = [InlineKeyboardButton(c.label, callback_data=c.token) for c in choices]
     return [buttons[i : i + per_row] for i in range(0, len(buttons), per_row)]
+
+
+def coalesce(replies: Sequence[Reply], limit: int = MESSAGE_LIMIT) -> list[Reply]:
+    """Fold a bare confirmation ("✅ Đã lưu 1a: 8 điểm") into the question that follows it.
+
+    One message reads better on a phone than two, and it is one Bot API call instead of two. A
+    reply with buttons, files, a toast, or one meant to replace the pressed message stays alone.
+    """
+    merged: list[Reply] = []
+    for reply in replies:
+        previous = merged[-1] if merged else None
+        if (
+            previous is not None
+            and not (previous.choices or previous.files or previous.notice)
+            and not (previous.replace_previous or reply.replace_previous)
+            and len(previous.text) + 2 + len(reply.text) <= limit
+        ):
+            merged[-1] = replace(reply, text=f"{previous.text}\n\n{reply.text}")
+        else:
+            merged.append(reply)
+    return merged
 
 
 def caption_and_rest(caption: str) -> tuple[str, list[str]]:
