@@ -83,11 +83,10 @@ async def _start_channels(
             )
         )
         channels["telegram"] = telegram_adapter.TelegramChannel(application)
-        links = {
-            **engine.settings.invite_links,
-            "telegram": telegram_adapter.invite_link(application),
-        }
-        engine.settings = replace(engine.settings, invite_links=links)
+        link = telegram_adapter.invite_link(application)
+        if link is not None:
+            links = {**engine.settings.invite_links, "telegram": link}
+            engine.settings = replace(engine.settings, invite_links=links)
     return channels
 
 

@@ -10,6 +10,8 @@ may forget, because the engine refuses a stale button anyway.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Sequence
@@ -46,6 +48,8 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
 WEBHOOK_PATH = "/telegram"
+POLL_INTERVAL = 0.1  # a server that answers an empty poll at once is not asked 1,000 times/s
+UPLOAD_TIMEOUT = 60.0  # seconds for a report upload on a slow connection
 
 Context = ContextTypes.DEFAULT_TYPE
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -151,8 +155,9 @@ class TelegramAdapter:
     async def on_error(self, update: object, context: Context) -> None:
         """Log (the logging filter blanks the token) and tell the person nothing was lost."""
         log.error("Telegram update failed", exc_info=context.error)
-        if isinstance(update, Update) and update.effective_chat is not None:
-            await _quietly(context.bot.send_message(update.effective_chat.id, t("error.channel")))
+        chat = _chat_key(update)
+        if chat is not None:
+            await _quietly(context.bot.send_message(chat, t("error.channel")))
 
     async def _turn(
         self, context: Context, chat_id: int, event: Event, before: Sequence[Reply] = ()
@@ -171,29 +176,40 @@ def _message(update: Update) -> Message:
 def _event(
     update: Update, kind: EventKind, payload: str | None = "", file: IncomingFile | None = None
 ) -> Event:
-    """The engine event of `update`; its de-duplication key survives a Bot API server's restart.
-
-    Update ids restart from 1 on a new server (a local Bot API server, a test server), so the key
-    adds what a redelivery repeats but a new update does not: the message's date or the query id.
-    """
-    user = update.effective_user
-    if user is None:
-        raise TypeError("update without a user")
-    chat = update.effective_chat  # a button on a message too old to be sent back: the user's chat
-    chat_id = chat.id if chat is not None else user.id
-    if update.callback_query is not None:
-        key = f"{update.update_id}:q{update.callback_query.id}"
-    else:
-        key = f"{update.update_id}:{int(_message(update).date.timestamp())}"
+    """The engine event of `update`."""
+    chat_id, sender = _who(update)
     return Event(
         channel=CHANNEL,
         chat_id=str(chat_id),
-        sender=Sender(str(user.id), user.full_name),
+        sender=sender,
         kind=kind,
         payload=payload or "",
-        update_id=key,
+        update_id=dedup_key(update),
         file=file,
     )
+
+
+def _who(update: Update) -> tuple[int, Sender]:
+    """The private chat and its person; either one stands in for the other when missing."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is not None:
+        return (chat.id if chat is not None else user.id), Sender(str(user.id), user.full_name)
+    if chat is not None:  # a server that leaves out "from": in a private chat, the chat is the user
+        name = chat.full_name or chat.title or str(chat.id)
+        return chat.id, Sender(str(chat.id), name)
+    raise TypeError("update without a user or chat")
+
+
+def dedup_key(update: Update) -> str:
+    """The key under which the engine recognises a redelivered update.
+
+    Update ids restart from 1 on a new Bot API server (a local server, a test server), so the id
+    alone could make a new update look like an old one. A redelivery repeats the whole update,
+    so the id plus a digest of its content tells the two apart.
+    """
+    content = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+    digest = hashlib.blake2b(content.encode(), digest_size=10).hexdigest()
+    return f"{update.update_id}:{digest}"
 
 
 def incoming_file(message: Message) -> IncomingFile | None:
@@ -282,7 +298,12 @@ async def send_files(bot: Bot, chat_id: int, files: Sequence[OutgoingFile]) -> N
         for text in rest:
             await bot.send_message(chat_id, text)
         await bot.send_document(
-            chat_id, document=file.path.read_bytes(), filename=file.name, caption=caption or None
+            chat_id,
+            document=file.path.read_bytes(),
+            filename=file.name,
+            caption=caption or None,
+            read_timeout=UPLOAD_TIMEOUT,
+            write_timeout=UPLOAD_TIMEOUT,
         )
 
 
@@ -305,9 +326,10 @@ class TelegramChannel:
             await send_files(self.bot, int(chat_id), reply.files)
 
 
-def invite_link(application: App) -> str:
+def invite_link(application: App) -> str | None:
     """The deep link that opens the bot with /start <code> (Telegram's start parameter)."""
-    return f"https://t.me/{application.bot.username}?start={{code}}"
+    username = application.bot.username
+    return f"https://t.me/{username}?start={{code}}" if username else None
 
 
 async def _quietly(call: Awaitable[object]) -> None:
@@ -335,21 +357,24 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Updates of different chats run concurrently; those of one chat run in the order received.
 
     A person who taps two buttons quickly must see the answers applied in that order, while one
-    unit's report being rendered must not hold up everybody else.
+    unit's report being rendered must not hold up everybody else. The chat's lock is taken
+    before a concurrency slot, so a burst from one chat waits without holding the slots that
+    other chats need.
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB takes its slot before the chat is known; ours is taken after the chat's lock.
+        super().__init__(max_concurrent_updates=1 << 16)
+        self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
         self._locks: dict[int | None, asyncio.Lock] = {}
         self._users: dict[int | None, int] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        key = chat.id if chat is not None else None
+        key = _chat_key(update)
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             self._users[key] -= 1
@@ -361,6 +386,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to release."""
+
+
+def _chat_key(update: object) -> int | None:
+    """The private chat an update belongs to (the user's id when the chat is not given)."""
+    if not isinstance(update, Update):
+        return None
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    return update.effective_user.id if update.effective_user is not None else None
 
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -377,7 +411,10 @@ def webhook_handler(application: App, secret: str) -> Handler:
         if not secret_matches(request.headers.get(SECRET_HEADER), secret):
             return web.Response(status=403)
         try:
-            update = Update.de_json(await request.json(), application.bot)
+            data = await request.json()
+            if not isinstance(data, dict):
+                return web.Response(status=400)
+            update = Update.de_json(data, application.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400)
         processor = application.update_processor
@@ -399,7 +436,9 @@ async def running(
             updater = application.updater
             if updater is None:
                 raise RuntimeError("polling needs the Application's updater")
-            await updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0)
+            await updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL
+            )
         else:
             secret = secret or secrets.token_urlsafe(32)
             webhook.add_post(WEBHOOK_PATH, webhook_handler(application, secret))

@@ -14,6 +14,7 @@ from telegram.constants import MessageLimit
 
 from bot.textrender import split_text
 from conversations.events import Choice, Reply
+from templates.text import t
 
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024
@@ -31,7 +32,7 @@ class Outgoing:
 
 def messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[Outgoing]:
     """The messages of `reply`: its text in parts, the keyboard on the last part only."""
-    parts = split_text(reply.text, limit) or ([" "] if reply.choices else [])
+    parts = split_text(reply.text, limit) or ([t("telegram.choose")] if reply.choices else [])
     markup = keyboard(reply)
     return [Outgoing(part, markup if n == len(parts) - 1 else None) for n, part in enumerate(parts)]
 

@@ -6,6 +6,10 @@ connection dropped before any answer. Those requests were not carried out, so se
 is safe, and this request class does, with growing pauses. A read that timed out after the
 request was written is different: Telegram may have sent the message already, so a send is not
 repeated (that would show the person the same question twice); idempotent calls still are.
+
+A 5xx answer is taken as "not carried out". Telegram's front end can, rarely, answer 502 after
+the message went out; repeating then shows one message twice, which we prefer to losing the
+question the person is waiting for.
 """
 
 from __future__ import annotations
@@ -21,18 +25,12 @@ log = logging.getLogger(__name__)
 
 # Calls that change nothing when repeated: retried even when the first attempt may have landed.
 IDEMPOTENT = frozenset(
-    {
-        "getMe",
-        "getFile",
-        "getUpdates",
-        "setMyCommands",
-        "deleteWebhook",
-        "setWebhook",
-        "editMessageText",
-        "editMessageReplyMarkup",
-        "answerCallbackQuery",
-    }
+    {"getMe", "getFile", "getUpdates", "deleteWebhook", "setWebhook", "editMessageText"}
 )
+# Cosmetic calls (a toast, taking old buttons off, the command menu): tried once, so that a
+# server that does not offer them costs no pauses; their failure changes nothing for the person.
+COSMETIC = frozenset({"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands"})
+NOT_IMPLEMENTED = 501
 
 
 class RetryingRequest(HTTPXRequest):
@@ -52,8 +50,9 @@ class RetryingRequest(HTTPXRequest):
         **kwargs: object,
     ) -> tuple[int, bytes]:
         api_method = url.rstrip("/").rsplit("/", 1)[-1]
-        for attempt in range(1, self.attempts + 1):
-            last = attempt == self.attempts
+        attempts = 1 if api_method in COSMETIC else self.attempts
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
             try:
                 status, body = await super().do_request(
                     url,
@@ -67,7 +66,7 @@ class RetryingRequest(HTTPXRequest):
                     raise
                 log.warning("Telegram %s: %s; attempt %d", api_method, type(exc).__name__, attempt)
             else:
-                if status < 500 or last:
+                if status < 500 or status == NOT_IMPLEMENTED or last:
                     return status, body
                 log.warning("Telegram %s: HTTP %d; attempt %d", api_method, status, attempt)
             await asyncio.sleep(self.backoff * 2 ** (attempt - 1))

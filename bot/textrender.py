@@ -42,7 +42,7 @@ def split_text(text: str, limit: int) -> list[str]:
             chunks[-1] += piece.sep + piece.text
         else:
             chunks.append(piece.text)
-    return [chunk for chunk in chunks if chunk.strip()] or ([text] if text else [])
+    return [chunk for chunk in chunks if chunk.strip()]
 
 
 class _Piece(NamedTuple):

@@ -8,9 +8,9 @@ stopped.
 from __future__ import annotations
 
 import re
-from functools import cache
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import NamedTuple
 
 from conversations import leaders
