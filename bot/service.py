@@ -1,8 +1,10 @@
 """The long-running assistant: the database, the engine and the configured channels, together.
 
 Every channel shares one engine over one database, so a unit's members can continue each
-other's assessment whichever channel they use. SIGINT/SIGTERM stop it cleanly: channels stop
-taking updates, the replies under way are sent, then the database is closed.
+other's assessment whichever channel they use. With a public URL (DVHT_PUBLIC_URL) one HTTP
+endpoint serves every channel's webhook and the report download links; without one, the
+channels poll and no link can be given. SIGINT/SIGTERM stop it cleanly: channels stop taking
+updates, the replies under way are sent, then the database is closed.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
+from collections.abc import Collection
 from contextlib import AsyncExitStack
 
 from bot.config import Config
+from bot.report_links import ROUTE, ReportLinks
 from bot.web import WebServer
 from conversations.engine import Engine
 from conversations.settings import Settings
@@ -21,14 +26,25 @@ from storage.sqlite import SqliteRepository
 
 log = logging.getLogger(__name__)
 
+CHANNELS = ("telegram", "zalo")
+
 
 class ConfigError(Exception):
     """The configuration cannot start what was asked (the message is for the operator)."""
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Run the channels that have a token until `stop` is set (or a signal arrives)."""
-    if not config.telegram_token:
+def configured(config: Config) -> list[str]:
+    """The channels that have a token, in the order they start."""
+    tokens = {"telegram": config.telegram_token, "zalo": config.zalo_token}
+    return [name for name in CHANNELS if tokens[name]]
+
+
+async def serve(
+    config: Config, stop: asyncio.Event | None = None, channels: Collection[str] | None = None
+) -> None:
+    """Run `channels` (default: every one that has a token) until `stop` or a signal."""
+    names = [name for name in configured(config) if channels is None or name in channels]
+    if not names:
         raise ConfigError("no_token")
     stop = stop or _stop_on_signals()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -37,14 +53,31 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         engine = Engine(repository, Settings(reports_dir=config.data_dir / "reports"))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
-            await stack.enter_async_context(_telegram(engine, config, web))
+            links = _links(config, web) if "zalo" in names else None  # Telegram sends files
+            if "telegram" in names:
+                await stack.enter_async_context(_telegram(engine, config, web))
+            if "zalo" in names:
+                await stack.enter_async_context(_zalo(engine, config, web, links))
             if web is not None:
                 await web.start()
                 stack.push_async_callback(web.stop)
-            log.info("assistant running; Ctrl-C stops it")
+            log.info("assistant running (%s); Ctrl-C stops it", ", ".join(names))
             await stop.wait()
     finally:
         await repository.close()
+
+
+def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
+    """Report links on the public endpoint; none without a public URL (nowhere to serve them)."""
+    if web is None or not config.public_url:
+        return None
+    secret = config.link_secret
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        log.warning("DVHT_LINK_SECRET is not set: report links given now stop working at restart")
+    links = ReportLinks(secret, config.data_dir / "links", config.public_url, config.link_days)
+    web.add_get(ROUTE, links.handle)
+    return links
 
 
 def _telegram(
@@ -61,6 +94,24 @@ def _telegram(
         webhook=web,
         public_url=config.public_url or "",
         secret=config.telegram_webhook_secret or "",
+    )
+
+
+def _zalo(
+    engine: Engine, config: Config, web: WebServer | None, links: ReportLinks | None
+) -> contextlib.AbstractAsyncContextManager[object]:
+    from bot import zalo_adapter
+    from bot.zalo_client import ZaloClient
+
+    assert config.zalo_token is not None
+    client = ZaloClient(config.zalo_token, base_url=config.zalo_api_base_url)
+    return zalo_adapter.running(
+        engine,
+        client,
+        links=links,
+        webhook=web,
+        public_url=config.public_url or "",
+        secret=config.zalo_webhook_secret or "",
     )
 
 
