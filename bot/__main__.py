@@ -70,10 +70,15 @@ def _run_channels(config: Config, only: str | None) -> int:
     if only is not None and not tokens[only]:
         print(t(NO_TOKEN[only]), file=sys.stderr)
         return 2
+    from bot.zalo_client import ZaloError
+
     try:
         asyncio.run(serve(config, channels=None if only is None else [only]))
     except ConfigError as exc:
         print(t(f"service.{exc}"), file=sys.stderr)
+        return 2
+    except ZaloError as exc:  # a refused token, or Zalo unreachable at start
+        print(t("service.zalo_failed", status=exc.status, detail=exc.description), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

@@ -322,6 +322,10 @@ async def running(
     stop = asyncio.Event()
     poller: asyncio.Task[None] | None = None
     try:
+        me = await client.get_me()  # a wrong token stops here, with a clear error
+        log.info(
+            "Zalo bot %s: %s", me.get("account_name", "?"), "webhook" if webhook else "polling"
+        )
         if webhook is None:
             await _quietly(client.delete_webhook())  # getUpdates does not work under a webhook
             poller = asyncio.create_task(poll(client, adapter, stop, pause))

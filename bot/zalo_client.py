@@ -147,7 +147,7 @@ class ZaloClient:
             body = None
         status = response.status_code
         wrapped = isinstance(body, dict) and "ok" in body
-        if method == "getUpdates" and (status == EMPTY_POLL or _code(body) == EMPTY_POLL):
+        if method == "getUpdates" and _empty_poll(status, body):
             return None
         if status >= 400 or (wrapped and body.get("ok") is not True):
             detail = body.get("description", "") if isinstance(body, dict) else response.text
@@ -187,6 +187,15 @@ def updates_of(result: Any) -> list[dict[str, Any]]:
 def _safe_to_repeat(exc: httpx.HTTPError, method: str) -> bool:
     """True when the failed request cannot have reached Zalo, or repeating it is harmless."""
     return method in IDEMPOTENT or isinstance(exc, _NOT_SENT)
+
+
+def _empty_poll(status: int, body: Any) -> bool:
+    """HTTP 408, or its JSON form: `{"ok": false, "error_code": 408, "description": "Request
+    timeout"}` (some clients see only the description)."""
+    if status == EMPTY_POLL or _code(body) == EMPTY_POLL:
+        return True
+    description = body.get("description") if isinstance(body, dict) else None
+    return isinstance(description, str) and "timeout" in description.lower()
 
 
 def _code(body: Any) -> int:

@@ -731,3 +731,18 @@ async def _wait_http(http: aiohttp.ClientSession, url: str) -> None:
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.02)
+
+
+async def test_a_token_zalo_refuses_is_one_clear_line(api: FakeZaloApi, tmp_path: Path) -> None:
+    wrong = "1459232241454765289:NotTheRightTokenAtAll-0042"
+    env = _env(tmp_path, ZALO_BOT_TOKEN=wrong, ZALO_API_BASE_URL=api.base_url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "zalo", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    lines = [line for line in stderr.decode().splitlines() if "INFO" not in line]
+    assert process.returncode == 2
+    assert stdout == b""
+    assert len(lines) == 1 and "không nhận mã bot trong ZALO_BOT_TOKEN" in lines[0], lines
+    assert wrong not in stderr.decode()
