@@ -63,11 +63,19 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
 
     Sources disagree on field names, so both forms are read: the sender under `from` or
     `sender`, its name as `display_name`, `name` or `first_name`, the image as `photo_url` or
-    `photo` (a URL, or an object or list holding one).
+    `photo` (a URL, or an object or list holding one), the event name present or not.
     """
     message = update.get("message")
     if not isinstance(message, dict):
         return None
+    who = _who(update, message)
+    if who is None:
+        return None
+    return Incoming(**who, **_content(str(update.get("event_name") or ""), message))
+
+
+def _who(update: dict[str, Any], message: dict[str, Any]) -> dict[str, Any] | None:
+    """Chat, sender and message id; None for a message without a person (or from a bot)."""
     user = _first_dict(message.get("from"), message.get("sender"), update.get("sender"))
     if user is None or user.get("id") is None or user.get("is_bot") is True:
         return None
@@ -75,30 +83,32 @@ def parse_update(update: dict[str, Any]) -> Incoming | None:
     chat_type = str(chat.get("chat_type") or chat.get("type") or "PRIVATE").upper()
     message_id = message.get("message_id") or message.get("msg_id")
     name = user.get("display_name") or user.get("name") or user.get("first_name") or ""
-    common: dict[str, Any] = {
+    return {
         "chat_id": str(chat.get("id") or user["id"]),
         "sender": Sender(str(user["id"]), str(name)),
         "message_id": str(message_id) if message_id else None,
         "group": chat_type == "GROUP",
     }
-    event_name = str(update.get("event_name") or "")
+
+
+def _content(event_name: str, message: dict[str, Any]) -> dict[str, Any]:
+    """What was sent: text, a photo (by URL, with caption and size if given), or other."""
     text = message.get("text")
     photo = _photo_url(message)
     if event_name == IMAGE_EVENT or (not event_name and photo and not isinstance(text, str)):
         if photo is None:
-            return Incoming(**common, kind="other")
+            return {"kind": "other"}
         caption = message.get("caption")
         size = message.get("size") or message.get("file_size")
-        return Incoming(
-            **common,
-            kind="photo",
-            photo_url=photo,
-            caption=str(caption) if caption else None,
-            size=size if isinstance(size, int) else None,
-        )
+        return {
+            "kind": "photo",
+            "photo_url": photo,
+            "caption": str(caption) if caption else None,
+            "size": size if isinstance(size, int) else None,
+        }
     if isinstance(text, str) and event_name in (TEXT_EVENT, ""):
-        return Incoming(**common, kind="text", text=text)
-    return Incoming(**common, kind="other")
+        return {"kind": "text", "text": text}
+    return {"kind": "other"}
 
 
 def _first_dict(*values: object) -> dict[str, Any] | None:
@@ -269,7 +279,12 @@ def webhook_handler(adapter: ZaloAdapter, secret: str) -> Handler:
 async def poll(
     client: ZaloClient, adapter: ZaloAdapter, stop: asyncio.Event, pause: float = 1.0
 ) -> None:
-    """Long polling until `stop`: an empty poll is normal; a failing one waits, growing."""
+    """Long polling until `stop`: an empty poll is normal; a failing one waits, growing.
+
+    At `stop` the poll under way is abandoned. Zalo has no acknowledgement (no offset), so a
+    message it hands to that abandoned poll at that very moment is not seen; the person gets no
+    answer and writes again. The updates already received are all handled (`drain`).
+    """
     failures = 0
     while not stop.is_set():
         try:
