@@ -1,7 +1,8 @@
-"""`python -m bot [console|telegram|report]`: start the assistant.
+"""`python -m bot [console|telegram|zalo|report]`: start the assistant.
 
-Without a subcommand it starts the chat channels when a bot token is set (TELEGRAM_BOT_TOKEN),
-otherwise the terminal console, which needs no token.
+Without a subcommand it starts the chat channels whose bot token is set (TELEGRAM_BOT_TOKEN,
+ZALO_BOT_TOKEN: both run together over one database), otherwise the terminal console, which
+needs no token.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from bot.config import Config
 from bot.logsafe import setup_logging
 from templates.text import t
 
+NO_TOKEN = {"telegram": "service.no_token", "zalo": "service.no_zalo_token"}  # message keys
+
 
 def build_parser(config: Config) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý “Đơn vị học tập”.")
@@ -25,6 +28,7 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
     console.add_argument("--db", default=str(config.db_path), help="tệp cơ sở dữ liệu SQLite")
     console.add_argument("--user", default=None, help="tên người dùng (mặc định: tài khoản máy)")
     commands.add_parser("telegram", help="chạy trợ lý trên Telegram (cần TELEGRAM_BOT_TOKEN)")
+    commands.add_parser("zalo", help="chạy trợ lý trên Zalo (cần ZALO_BOT_TOKEN)")
     commands.add_parser("report", help="soạn báo cáo .docx từ một tệp câu trả lời (xem --help)")
     return parser
 
@@ -42,9 +46,10 @@ def main(argv: list[str] | None = None) -> int:
         return report_cli.main(argv[1:])
     config = Config.from_env()
     args = build_parser(config).parse_args(argv)
-    command = args.command or ("telegram" if config.telegram_token else "console")
-    if command == "telegram":
-        return _run_channels(config)
+    channels = config.telegram_token or config.zalo_token
+    command = args.command or ("channels" if channels else "console")
+    if command in ("telegram", "zalo", "channels"):
+        return _run_channels(config, None if command == "channels" else command)
     setup_logging(config.secrets(), logging.WARNING)
     from bot.console import run_console
 
@@ -53,18 +58,27 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_channels(config: Config) -> int:
-    """Run the chat channels until Ctrl-C or SIGTERM; a missing token is one clear line."""
+def _run_channels(config: Config, only: str | None) -> int:
+    """Run the chat channels (all, or `only` one) until Ctrl-C or SIGTERM.
+
+    A missing token is one clear line on stderr and exit status 2.
+    """
     from bot.service import ConfigError, serve
 
     setup_logging(config.secrets(), logging.INFO)
-    if not config.telegram_token:
-        print(t("service.no_token"), file=sys.stderr)
+    tokens = {"telegram": config.telegram_token, "zalo": config.zalo_token}
+    if only is not None and not tokens[only]:
+        print(t(NO_TOKEN[only]), file=sys.stderr)
         return 2
+    from bot.zalo_client import ZaloError
+
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, channels=None if only is None else [only]))
     except ConfigError as exc:
         print(t(f"service.{exc}"), file=sys.stderr)
+        return 2
+    except ZaloError as exc:  # a refused token, or Zalo unreachable at start
+        print(t("service.zalo_failed", status=exc.status, detail=exc.description), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

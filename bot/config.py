@@ -1,7 +1,8 @@
 """Configuration from the environment (a .env file is not read: set variables in the service).
 
-Secrets (bot tokens, webhook secrets) are read here and handed to the channels; they are never
-written to a file and the logging filter blanks them out of every log line.
+Secrets (bot tokens, webhook secrets, the report links' signing key) are read here and handed to
+the channels; they are never written to a file and the logging filter blanks them out of every
+log line.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+LINK_DAYS = 7  # a report link works this many days unless DVHT_LINK_DAYS says otherwise
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,9 +21,14 @@ class Config:
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     telegram_webhook_secret: str | None = None
+    zalo_token: str | None = None
+    zalo_api_base_url: str | None = None
+    zalo_webhook_secret: str | None = None
     public_url: str | None = None  # set: webhooks (and report links) on this public address
     http_host: str = "0.0.0.0"
     http_port: int = 8080
+    link_secret: str | None = None  # signs report links; unset: a new one at each start
+    link_days: int = LINK_DAYS
     admins: frozenset[str] = frozenset()  # "telegram:123456789": may create supervising units
     remind_every_days: int = 7
     remind_before_days: int = 10
@@ -30,15 +38,21 @@ class Config:
     def from_env(cls) -> Config:
         data_dir = Path(os.environ.get("DVHT_DATA_DIR", "data"))
         port = os.environ.get("DVHT_HTTP_PORT") or os.environ.get("PORT") or "8080"
+        days = os.environ.get("DVHT_LINK_DAYS", "").strip()
         return cls(
             db_path=Path(os.environ.get("DVHT_DB_PATH", str(data_dir / "donvi-hoctap.sqlite3"))),
             data_dir=data_dir,
             telegram_token=_get("TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=_get("TELEGRAM_API_BASE_URL"),
             telegram_webhook_secret=_get("TELEGRAM_WEBHOOK_SECRET"),
+            zalo_token=_get("ZALO_BOT_TOKEN"),
+            zalo_api_base_url=_get("ZALO_API_BASE_URL"),
+            zalo_webhook_secret=_get("ZALO_WEBHOOK_SECRET"),
             public_url=(_get("DVHT_PUBLIC_URL") or "").rstrip("/") or None,
             http_host=os.environ.get("DVHT_HTTP_HOST", "0.0.0.0"),
             http_port=int(port) if port.isdigit() else 8080,
+            link_secret=_get("DVHT_LINK_SECRET"),
+            link_days=int(days) if days.isdigit() and int(days) > 0 else LINK_DAYS,
             admins=frozenset(
                 a.strip() for a in os.environ.get("DVHT_ADMINS", "").split(",") if a.strip()
             ),
@@ -49,7 +63,13 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Every secret value, for the logging filter."""
-        values = (self.telegram_token, self.telegram_webhook_secret)
+        values = (
+            self.telegram_token,
+            self.telegram_webhook_secret,
+            self.zalo_token,
+            self.zalo_webhook_secret,
+            self.link_secret,
+        )
         return [value for value in values if value]
 
 

@@ -2,8 +2,11 @@
 
 Every channel shares one engine over one database, so a unit's members can continue each
 other's assessment whichever channel they use. Beside the channels run the outbox worker
-(messages to leaders and supervisors) and the reminder check. SIGINT/SIGTERM stop it cleanly:
-channels stop taking updates, the replies under way are sent, then the database is closed.
+(messages to leaders and supervisors) and the reminder check. With a public URL
+(DVHT_PUBLIC_URL) one HTTP endpoint serves every channel's webhook and the report download
+links; without one, the channels poll and no link can be given. SIGINT/SIGTERM stop it
+cleanly: channels stop taking updates, the replies under way are sent, then the database is
+closed.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import signal
+from collections.abc import Collection
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -20,7 +25,9 @@ from typing import Any
 from bot.channels import Channel
 from bot.config import Config
 from bot.outbox import OutboxWorker
+from bot.report_links import ROUTE, ReportLinks
 from bot.web import WebServer
+from bot.zalo_adapter import ZaloAdapter
 from conversations.engine import Engine
 from conversations.reminders import send_reminders
 from conversations.settings import Settings
@@ -28,6 +35,8 @@ from storage.base import Repository
 from storage.sqlite import SqliteRepository
 
 log = logging.getLogger(__name__)
+
+CHANNELS = ("telegram", "zalo")
 
 
 class ConfigError(Exception):
@@ -43,9 +52,18 @@ def settings_for(config: Config) -> Settings:
     )
 
 
-async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
-    """Run the channels that have a token until `stop` is set (or a signal arrives)."""
-    if not config.telegram_token:
+def configured(config: Config) -> list[str]:
+    """The channels that have a token, in the order they start."""
+    tokens = {"telegram": config.telegram_token, "zalo": config.zalo_token}
+    return [name for name in CHANNELS if tokens[name]]
+
+
+async def serve(
+    config: Config, stop: asyncio.Event | None = None, channels: Collection[str] | None = None
+) -> None:
+    """Run `channels` (default: every one that has a token) until `stop` or a signal."""
+    names = [name for name in configured(config) if channels is None or name in channels]
+    if not names:
         raise ConfigError("no_token")
     stop = stop or _stop_on_signals()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -54,40 +72,76 @@ async def serve(config: Config, stop: asyncio.Event | None = None) -> None:
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
-            channels = await _start_channels(stack, engine, config, web)
+            links = _links(config, web) if "zalo" in names else None  # Telegram sends files
+            senders: dict[str, Channel] = {}
+            if "telegram" in names:
+                senders["telegram"] = await _telegram(stack, engine, config, web)
+            if "zalo" in names:
+                adapter = await stack.enter_async_context(_zalo(engine, config, web, links))
+                senders["zalo"] = adapter.channel
             if web is not None:
                 await web.start()
                 stack.push_async_callback(web.stop)
-            log.info("assistant running; Ctrl-C stops it")
-            await _background(repository, engine, channels, config, stop)
+            log.info("assistant running (%s); Ctrl-C stops it", ", ".join(names))
+            await _background(repository, engine, senders, config, stop)
     finally:
         await repository.close()
 
 
-async def _start_channels(
+def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
+    """Report links on the public endpoint; none without a public URL (nowhere to serve them)."""
+    if web is None or not config.public_url:
+        return None
+    secret = config.link_secret
+    if secret is None:
+        secret = secrets.token_urlsafe(32)
+        log.warning("DVHT_LINK_SECRET is not set: report links given now stop working at restart")
+    links = ReportLinks(secret, config.data_dir / "links", config.public_url, config.link_days)
+    web.add_get(ROUTE, links.handle)
+    return links
+
+
+async def _telegram(
     stack: AsyncExitStack, engine: Engine, config: Config, web: WebServer | None
-) -> dict[str, Channel]:
+) -> Channel:
+    """Telegram started; its invite links given to the engine; its sender for the outbox."""
     from bot import telegram_adapter  # python-telegram-bot is loaded only when Telegram runs
 
-    channels: dict[str, Channel] = {}
-    if config.telegram_token:
-        application = telegram_adapter.build_application(
-            engine, config.telegram_token, api_base_url=config.telegram_api_base_url
+    assert config.telegram_token is not None
+    application = telegram_adapter.build_application(
+        engine, config.telegram_token, api_base_url=config.telegram_api_base_url
+    )
+    await stack.enter_async_context(
+        telegram_adapter.running(
+            application,
+            webhook=web,
+            public_url=config.public_url or "",
+            secret=config.telegram_webhook_secret or "",
         )
-        await stack.enter_async_context(
-            telegram_adapter.running(
-                application,
-                webhook=web,
-                public_url=config.public_url or "",
-                secret=config.telegram_webhook_secret or "",
-            )
-        )
-        channels["telegram"] = telegram_adapter.TelegramChannel(application)
-        link = telegram_adapter.invite_link(application)
-        if link is not None:
-            links = {**engine.settings.invite_links, "telegram": link}
-            engine.settings = replace(engine.settings, invite_links=links)
-    return channels
+    )
+    link = telegram_adapter.invite_link(application)
+    if link is not None:
+        links = {**engine.settings.invite_links, "telegram": link}
+        engine.settings = replace(engine.settings, invite_links=links)
+    return telegram_adapter.TelegramChannel(application)
+
+
+def _zalo(
+    engine: Engine, config: Config, web: WebServer | None, links: ReportLinks | None
+) -> contextlib.AbstractAsyncContextManager[ZaloAdapter]:
+    from bot import zalo_adapter
+    from bot.zalo_client import ZaloClient
+
+    assert config.zalo_token is not None
+    client = ZaloClient(config.zalo_token, base_url=config.zalo_api_base_url)
+    return zalo_adapter.running(
+        engine,
+        client,
+        links=links,
+        webhook=web,
+        public_url=config.public_url or "",
+        secret=config.zalo_webhook_secret or "",
+    )
 
 
 async def _background(

@@ -7,24 +7,36 @@ listed as the words to type. The engine maps whatever is typed back to the choic
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
-from conversations.events import Reply
+from conversations.events import OutgoingFile, Reply
 from templates.text import t
 
+FileText = Callable[[OutgoingFile], str]
 
-def render_text(reply: Reply) -> str:
+
+def file_path_text(file: OutgoingFile) -> str:
+    """The console's line for a file: where it was written on this machine."""
+    return t("render.file", name=file.name, path=str(file.path))
+
+
+def render_text(reply: Reply, file_text: FileText = file_path_text) -> str:
+    """`reply` as one text; `file_text` says how a channel without files points to each file.
+
+    The console prints the file's path; Zalo, which cannot send documents, gives a download link.
+    """
     parts = [reply.text]
     if reply.scores:
         values = sorted(int(choice.label) for choice in reply.scores)
         parts.append(t("render.score_range", low=values[0], high=values[-1]))
     if reply.options:
         parts.append("\n".join(f"{n}) {choice.label}" for n, choice in enumerate(reply.options, 1)))
+        parts.append(t("render.options_hint", numbers=list(range(1, len(reply.options) + 1))))
     if reply.actions:
         words = " · ".join(f"“{choice.typed}”" for choice in reply.actions if choice.typed)
         parts.append(t("render.actions", words=words))
-    for file in reply.files:
-        parts.append(t("render.file", name=file.name, path=str(file.path)))
+    parts.extend(file_text(file) for file in reply.files)
     return "\n".join(part for part in parts if part)
 
 

@@ -1,4 +1,4 @@
-"""The assistant's own HTTP endpoint: channel webhooks (and, later, report links) on one port.
+"""The assistant's own HTTP endpoint: channel webhooks and report download links on one port.
 
 aiohttp serves it inside the same event loop as the channels, so a webhook update is handled by
 the engine and committed before the HTTP answer goes back: a platform that does not get its 200
@@ -31,6 +31,9 @@ class WebServer:
 
     def add_post(self, path: str, handler: Handler) -> None:
         self.app.router.add_post(path, handler)
+
+    def add_get(self, path: str, handler: Handler) -> None:
+        self.app.router.add_get(path, handler)
 
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app, access_log=None)

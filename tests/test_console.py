@@ -30,6 +30,9 @@ def test_quit_midway_then_resume_and_finish(tmp_path: Path) -> None:
     first = console(db, "lan", [*register, "/danhgia 2023", *answers(SEED_002[:8])])
     assert first.returncode == 0, first.stderr
     assert "Đã đăng ký đơn vị “Phòng Giáo dục và Đào tạo huyện Kon Rẫy”" in first.stdout
+    assert (
+        "1) Đăng ký đơn vị mới\n2) Tham gia đơn vị (có mã mời)\nTrả lời 1 hoặc 2." in first.stdout
+    )
     assert "Nhập điểm từ 0 đến 10." in first.stdout
     assert "1) Có" not in first.stdout  # scores are typed, never numbered
     assert "Đã lưu 3a1: 3/3 điểm" in first.stdout
