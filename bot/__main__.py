@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Config
-from bot.logsafe import setup_logging
+from bot.logsafe import RedactingFilter, setup_logging
 from templates.text import t
 
 NO_TOKEN = {"telegram": "service.no_token", "zalo": "service.no_zalo_token"}  # message keys
@@ -70,8 +70,11 @@ def _run_channels(config: Config, only: str | None) -> int:
     if only is not None and not tokens[only]:
         print(t(NO_TOKEN[only]), file=sys.stderr)
         return 2
+    from telegram.error import InvalidToken, TelegramError
+
     from bot.zalo_client import ZaloError
 
+    redact = RedactingFilter(config.secrets()).redact
     try:
         asyncio.run(serve(config, channels=None if only is None else [only]))
     except ConfigError as exc:
@@ -79,6 +82,12 @@ def _run_channels(config: Config, only: str | None) -> int:
         return 2
     except ZaloError as exc:  # a refused token, or Zalo unreachable at start
         print(t("service.zalo_failed", status=exc.status, detail=exc.description), file=sys.stderr)
+        return 2
+    except InvalidToken:  # PTB's message quotes the token: never print it
+        print(t("service.bad_token"), file=sys.stderr)
+        return 2
+    except TelegramError as exc:  # Telegram unreachable at start (network, proxy, wrong URL)
+        print(t("service.unreachable", detail=redact(str(exc))[:200]), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         pass

@@ -8,7 +8,10 @@ the handlers (not on one logger) sees every record, whichever library emitted it
 from __future__ import annotations
 
 import logging
+import sys
+import traceback
 from collections.abc import Iterable
+from types import TracebackType
 
 MASK = "***"
 
@@ -48,4 +51,16 @@ def setup_logging(secrets: Iterable[str], level: int = logging.INFO) -> Redactin
         handler.addFilter(redacting)
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    _redact_uncaught(redacting)
     return redacting
+
+
+def _redact_uncaught(redacting: RedactingFilter) -> None:
+    """An exception nobody caught is printed by Python itself, past the logging filter: print
+    it redacted instead (a library's error message may quote the URL, hence the token)."""
+
+    def hook(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, value, tb))
+        sys.stderr.write(redacting.redact(text))
+
+    sys.excepthook = hook

@@ -408,3 +408,26 @@ async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> N
     assert await worker.run_once() == 1
     assert "Minh đã duyệt báo cáo" in lan.last_texts(1)
     assert await worker.run_once() == 0
+
+
+async def test_a_refused_token_is_one_clear_line_and_never_printed(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    wrong = "987654321:AAWrongTokenForTests_not-this-one-77"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": wrong,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DVHT_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("ZALO_BOT_TOKEN", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "telegram", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 2
+    assert "Telegram từ chối mã bot" in stderr.decode()
+    assert wrong not in stderr.decode() + stdout.decode()
+    assert "987654321" not in stderr.decode()
