@@ -20,6 +20,7 @@ from typing import Any
 from telegram.request import BaseRequest, RequestData
 
 from conversations.events import Event, EventKind, Sender
+from storage.base import ChatState
 from storage.sqlite import SqliteRepository
 
 BOT = {"id": 1, "is_bot": True, "first_name": "Bench", "username": "bench_bot"}
@@ -92,6 +93,23 @@ async def open_units(engine_handle: Any, count: int, channel: str = "telegram") 
             (EventKind.COMMAND, "danhgia 2023"),
         ):
             await engine_handle(Event(channel, str(n), sender, kind, text, f"setup-{next(ids)}"))
+
+
+async def seed_units(
+    repo: SqliteRepository, count: int, channel: str = "telegram", supervisor: int | None = None
+) -> None:
+    """`count` units, each with one staff member whose chat waits at question 1a of an open
+    TT 22 assessment: the state the engine leaves, written in bulk (10,000 in a few seconds)."""
+    async with repo.transaction() as tx:
+        for n in range(1, count + 1):
+            unit = await tx.create_unit(f"Đơn vị thử nghiệm số {n}", "co-quan", "cap-huyen")
+            if supervisor is not None:
+                await tx.update_unit(unit.id, {"supervisor_id": supervisor})
+            person = await tx.upsert_person(channel, str(n), f"U{n}")
+            await tx.add_membership(unit.id, person.id, "staff")
+            assessment = await tx.create_assessment(unit.id, "tt22-2020", 2023)
+            data = {"assessment_id": assessment.id, "code": "1a"}
+            await tx.save_chat(ChatState(channel, str(n), person.id, "ask", data, "", unit.id))
 
 
 def percentile(values: Iterable[float], q: float) -> float:

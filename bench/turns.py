@@ -20,7 +20,7 @@ from pathlib import Path
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
-from bench.common import CannedRequest, open_units, repository, summary, update
+from bench.common import CannedRequest, repository, seed_units, summary, update
 from bot.telegram_adapter import build_application
 from conversations.engine import Engine
 from conversations.settings import Settings
@@ -29,7 +29,7 @@ from conversations.settings import Settings
 async def run(units: int, turns: int, folder: Path, concurrency: int = 32) -> str:
     repo = await repository(folder / f"turns-{units}.sqlite3")
     engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
-    await open_units(engine.handle, units)
+    await seed_units(repo, units)
     app = build_application(
         engine,
         "1:bench",
