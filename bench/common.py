@@ -31,6 +31,7 @@ class CannedRequest(BaseRequest):
 
     def __init__(self) -> None:
         self.calls = 0
+        self.confirmed = 0  # messages that told a user an answer was saved
         self._ids = itertools.count(1)
 
     @property
@@ -50,6 +51,8 @@ class CannedRequest(BaseRequest):
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         result: object = True
+        if "✅ Đã lưu" in str(params.get("text", "")):
+            self.confirmed += 1
         if name == "getMe":
             result = BOT
         elif name in ("sendMessage", "sendDocument", "editMessageText"):

@@ -1,0 +1,108 @@
+"""How long the documents take: the BÁO CÁO (.docx) and the supervising level's workbook (.xlsx).
+
+    python -m bench.report [--renders 50] [--units 10000]
+
+The report is rendered from a full TT 22 assessment (every indicator with evidence, the four
+parts of section III); the workbook is the whole `/tonghop` path for 10,000 units: rows read
+and judged from the database by the rubric engine, then written by openpyxl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from bench.common import percentile, repository, seed_units
+from conversations.context import Ctx
+from conversations.events import Event, EventKind, Sender
+from conversations.overview import overview_rows
+from conversations.settings import Settings
+from rubric.answers import parse_answers
+from rubric.loader import kind, load_framework
+from storage.base import ChatState, Person
+from templates.overview import write_overview
+from templates.report import Narrative, Narratives, ReportData, ReportUnit, render_report
+
+SCORES: dict[str, object] = {
+          "1a": 10, "1b": 9, "1c": 10, "2a": 10, "2b": 5, "2c": 9, "2d": 5, "3a1": 3,
+          "3a2": 3, "3a3": 3, "3a4": 2, "3a5": 3, "3a6": 3, "3a7": 3, "3a8": 4, "3b": 8,
+          "3c": 4}  # fmt: skip
+
+
+def report_data() -> ReportData:
+    framework = load_framework("tt22-2020")
+    unit = ReportUnit(
+        name="Phòng Giáo dục và Đào tạo huyện Kon Rẫy", kind="co-quan",
+        parent_agency="UBND HUYỆN KON RẪY", supervising_name="UBND huyện Kon Rẫy",
+        place_name="Kon Rẫy", doc_symbol="BC-PGDĐT", signer_title="Trưởng phòng",
+        signer_name="Nguyễn Văn An", member_count=32,
+    )  # fmt: skip
+    text = "Kế hoạch số 12/KH-PGDĐT ngày 10/01/2023; triển khai tới toàn thể công chức."
+    return ReportData(
+        unit=unit,
+        framework=framework,
+        year=2023,
+        answers=parse_answers(framework, kind("co-quan"), SCORES),
+        evidence={code: text for code in SCORES},
+        narratives=Narratives(*(Narrative(text * 3) for _ in range(4))),
+        submitted_by="Nguyễn Văn An",
+        submitted_at=datetime.now(UTC),
+    )
+
+
+def bench_docx(folder: Path, renders: int) -> str:
+    data = report_data()
+    render_report(data, folder / "warm.docx")  # templates loaded once, as in a running bot
+    times = []
+    for n in range(renders):
+        began = time.perf_counter()
+        render_report(data, folder / f"r{n}.docx")
+        times.append((time.perf_counter() - began) * 1000)
+    return (f"report .docx: p50 {statistics.median(times):.0f} ms, "
+            f"p99 {percentile(times, 0.99):.0f} ms over {renders} renders")  # fmt: skip
+
+
+async def bench_xlsx(folder: Path, units: int) -> str:
+    repo = await repository(folder / "overview.sqlite3")
+    async with repo.transaction() as tx:
+        supervisor = await tx.create_unit("Sở Giáo dục và Đào tạo", "co-quan", "cap-tinh")
+    await seed_units(repo, units, supervisor=supervisor.id)
+    async with repo.transaction() as tx:  # half the units have answered everything
+        for assessment in (await tx.assessments_of_units(list(range(2, units + 2)), 2023)).values():
+            if assessment.id % 2:
+                for code, score in SCORES.items():
+                    await tx.put_answer(assessment.id, code, str(score), 1)
+                await tx.set_status(assessment.id, "submitted", 1)
+    settings = Settings(reports_dir=folder)
+    began = time.perf_counter()
+    async with repo.transaction() as tx:
+        person = Person(1, "bench", "1", "bench")
+        event = Event("bench", "1", Sender("1", "bench"), EventKind.TEXT, "")
+        ctx = Ctx(tx, event, person, ChatState("bench", "1", 1), date(2024, 2, 1), settings)
+        rows, columns, _ = await overview_rows(ctx, await tx.supervised_units(supervisor.id), 2023)
+    read = time.perf_counter() - began
+    write_overview(folder / "overview.xlsx", "Tổng hợp", "Sở", columns, rows)
+    total = time.perf_counter() - began
+    await repo.close()
+    size = (folder / "overview.xlsx").stat().st_size // 1024
+    return (f"overview .xlsx for {units:,} units: {total:.2f} s (rows read and judged "
+            f"{read:.2f} s, written {total - read:.2f} s; {size} KB)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--renders", type=int, default=50)
+    parser.add_argument("--units", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
+        print(bench_docx(Path(folder), args.renders), flush=True)
+        print(asyncio.run(bench_xlsx(Path(folder), args.units)))
+
+
+if __name__ == "__main__":
+    main()
