@@ -767,7 +767,7 @@ async def submit(ctx: Ctx) -> list[Reply]:
     heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
     choices: tuple[Choice, ...] = ()
     if await leaders.role_in(ctx, unit.id) == "leader":
-        choices = (leaders.command_choice(t("approval.button"), f"duyet {assessment.id}"),)
+        choices = leaders.decision_buttons(assessment)
     done = Reply(f"{heading}\n\n{summary}\n\n{told}", choices, (report,))
     return [done, await show(ctx, "menu")]
 

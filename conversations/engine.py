@@ -196,6 +196,8 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
     "moi": leaders.invite_command,
     "huymoi": leaders.revoke_command,
     "duyet": leaders.review_command,
+    "pheduyet": leaders.approve_command,
+    "tralai": leaders.return_command,
     "tonghop": _overview,
     "tatnhac": _mute,
 }

@@ -205,19 +205,48 @@ async def announce_submission(
     """Send each leader (but the submitter) the summary and the report with the review button;
     the returned line tells the submitter who was told."""
     leaders = await members_with(ctx, unit.id, ("leader",))
-    button = command_choice(t("approval.button"), f"duyet {assessment.id}")
+    buttons = decision_buttons(assessment)
     heading = t(
         "approval.to_leader", unit=unit.name, year=assessment.year, who=ctx.person.display_name
     )
     for leader in leaders:
         if leader.id != ctx.person.id:
-            await notify(ctx, leader, [Reply(f"{heading}\n\n{summary}", (button,), (report,))])
+            await notify(ctx, leader, [Reply(f"{heading}\n\n{summary}", buttons, (report,))])
     others = [p.display_name for p in leaders if p.id != ctx.person.id]
     if others:
         return t("approval.sent_to", names=", ".join(others))
     if leaders:  # the submitter is the unit's only leader
         return t("approval.self")
     return t("approval.no_leader")
+
+
+def decision_buttons(assessment: Assessment) -> tuple[Choice, ...]:
+    """Approve, or return with a comment, right from the summary message."""
+    return (
+        command_choice(t("approval.approve"), f"pheduyet {assessment.id}"),
+        command_choice(t("approval.return"), f"tralai {assessment.id}"),
+    )
+
+
+async def approve_command(ctx: Ctx, argument: str) -> list[Reply]:
+    """/pheduyet ID: approve at once (a leader of the unit, the assessment still submitted)."""
+    target = await _pending(ctx, argument)
+    if target is None:
+        return [Reply(t("approval.not_pending")), await _back(ctx)]
+    return await approve(ctx, *target)
+
+
+async def return_command(ctx: Ctx, argument: str) -> list[Reply]:
+    """/tralai ID: ask the leader's comment, then send the assessment back to staff."""
+    target = await _pending(ctx, argument)
+    if target is None:
+        return [Reply(t("approval.not_pending")), await _back(ctx)]
+    return [await show(ctx, "return_comment", review_id=target[1].id)]
+
+
+async def _pending(ctx: Ctx, argument: str) -> tuple[Unit, Assessment] | None:
+    wanted = argument.strip()
+    return next(((u, a) for u, a in await pending_reviews(ctx) if str(a.id) == wanted), None)
 
 
 async def pending_reviews(ctx: Ctx) -> list[tuple[Unit, Assessment]]:

@@ -124,11 +124,11 @@ async def test_submit_return_resubmit_approve_and_the_overview(
     assert "Trường Tiểu học Đắk Ruồng đã nộp báo cáo tự đánh giá năm 2023" in note.text
     assert "93/100" in note.text and "Tốt" in note.text
     assert report.files[0].name.endswith(".docx") and report.files[0].path.exists()
-    [button] = note.choices
+    approve, send_back = note.choices
+    assert (approve.label, send_back.label) == ("✅ Duyệt", "↩ Trả lại, kèm góp ý")
     # The leader returns it with a comment; staff are told and the assessment reopens.
-    await w.minh.press_token(button.token)
-    assert "chờ bạn duyệt" in w.minh.question.text
-    await w.minh.press("↩ Trả lại")
+    await w.minh.press_token(send_back.token)
+    assert "Góp ý để cán bộ sửa báo cáo" in w.minh.question.text
     text = await w.minh.say("Bổ sung minh chứng cho tiêu chí 3.")
     assert "Đã trả lại báo cáo" in text
     assert await status_of(repo, 2) == "returned"
@@ -198,17 +198,20 @@ async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     await x.press("Tổ chức kinh tế")
     await x.press("Cấp huyện")
     await x.press("Để sau")
-    for line in ("duyet 2", "duyet", "tonghop", "tonghop 2023", f"huymoi {w.codes['leader']}",
-                 "moi captren", "moi donvi", f"taocaptren {SUPERVISOR}"):  # fmt: skip
+    for line in ("duyet 2", "duyet", "pheduyet 2", "tralai 2", "tonghop", "tonghop 2023",
+                 f"huymoi {w.codes['leader']}", "moi captren", "moi donvi",
+                 f"taocaptren {SUPERVISOR}"):  # fmt: skip
         await x.command(line)
         assert not x.replies[0].files, line
-    await x.press_token(note.choices[0].token)  # the leader's button, forged
-    assert "không chờ bạn duyệt" in x.text
+    for button in note.choices:  # the leader's buttons, forged
+        await x.press_token(button.token)
+        assert "không chờ bạn duyệt" in x.text
     await x.press_token(w.minh.question.choices[0].token)  # another chat's nonce
     assert "đã chuyển sang câu khác" in x.text
     # Staff of the unit are not its leader either.
-    await w.lan.press_token(note.choices[0].token)
-    assert "không chờ bạn duyệt" in w.lan.text
+    for button in note.choices:
+        await w.lan.press_token(button.token)
+        assert "không chờ bạn duyệt" in w.lan.text
     assert await status_of(repo, 2) == "submitted"
     async with repo.transaction() as tx:
         invite = await tx.get_invite(w.codes["leader"])

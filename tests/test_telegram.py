@@ -402,8 +402,8 @@ async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> N
     assert await worker.run_once() == 2  # the summary with its button, then the report
     [note] = [m for m in minh.screen if "chờ lãnh đạo duyệt" in m.get("text", "")]
     assert minh.documents()[0]["document"]["file_name"].endswith(".docx")
-    await tg.send(minh.press("📝 Xem và duyệt", note))
-    await tg.send(minh.press("✅ Duyệt"))
+    assert minh.buttons(note) == ["✅ Duyệt", "↩ Trả lại, kèm góp ý"]
+    await tg.send(minh.press("✅ Duyệt", note))
     assert "Đã duyệt báo cáo năm 2023" in minh.last_texts(2)
     assert await worker.run_once() == 1
     assert "Minh đã duyệt báo cáo" in lan.last_texts(1)
