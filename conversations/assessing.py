@@ -8,7 +8,7 @@ stopped.
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cache
 from typing import NamedTuple
@@ -18,7 +18,7 @@ from conversations.context import Ctx, Option
 from conversations.decision import DecisionError, parse_decision
 from conversations.events import Choice, ChoiceKind, IncomingFile, OutgoingFile, Reply
 from conversations.questionnaire import Questionnaire
-from conversations.screen import NoAssessment, Screen, register, show
+from conversations.screen import Locked, NoAssessment, Screen, register, show
 from rubric.answers import (
     Answer,
     AnswerError,
@@ -99,6 +99,14 @@ async def _require(ctx: Ctx) -> Working:
     loaded = await _loaded(ctx)
     if loaded is None:
         raise NoAssessment
+    return loaded
+
+
+async def _require_editable(ctx: Ctx) -> Working:
+    """The working assessment, if it may still change (draft or returned); else Locked."""
+    loaded = await _require(ctx)
+    if loaded.assessment.status not in EDITABLE:
+        raise Locked
     return loaded
 
 
@@ -218,7 +226,7 @@ class Prefill(Screen):
         if value not in ("o:yes", "o:no"):
             return await super().on_choice(ctx, value)
         previous = await self._previous(ctx)
-        loaded = await _require(ctx)
+        loaded = await _require_editable(ctx)
         copied = 0
         if value == "o:yes" and previous is not None:
             copied = await _copy_answers(ctx, previous, loaded)
@@ -238,12 +246,7 @@ async def _copy_answers(ctx: Ctx, previous: Assessment, loaded: Working) -> int:
             parse_answer(spec, record.value)
         except AnswerError:
             continue
-        evidence = (
-            t("prefill.evidence", year=previous.year, text=record.evidence)
-            if record.evidence
-            else ""
-        )
-        await ctx.tx.put_prefill(loaded.assessment.id, code, record.value, evidence)
+        await ctx.tx.put_prefill(loaded.assessment.id, code, record.value, record.evidence)
         copied += 1
     await ctx.tx.log(
         "assessment.prefilled",
@@ -378,7 +381,7 @@ class ConfirmRestart(Screen):
         return ctx.prompt(t("restart.ask", year=year), options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
-        loaded = await _require(ctx)
+        loaded = await _require_editable(ctx) if value == "o:yes" else await _require(ctx)
         _, assessment, q = loaded
         if value == "o:yes":
             await ctx.tx.clear_answers(assessment.id)
@@ -541,9 +544,30 @@ class Evidence(Screen):
 
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [_action("done"), _action("skip"), _action("back")]
-        return ctx.prompt(t("evidence.ask", code=self._code(ctx)), options)
+        text = t("evidence.ask", code=self._code(ctx))
+        last_year = await self._last_year(ctx)
+        if last_year:
+            options.insert(0, Option(t("prefill.reuse"), "o:reuse"))
+            text += "\n\n" + t("prefill.evidence_offer", text=last_year[:1500])
+        return ctx.prompt(text, options)
+
+    async def _last_year(self, ctx: Ctx) -> str | None:
+        """Last year's evidence for this indicator, if offered and not reused yet."""
+        loaded = await _require(ctx)
+        record = (await ctx.tx.answers(loaded.assessment.id)).get(self._code(ctx))
+        if record is None or not record.prefill_evidence:
+            return None
+        return None if record.prefill_evidence in record.evidence else record.prefill_evidence
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:reuse":
+            loaded = await _require_editable(ctx)
+            last_year = await self._last_year(ctx)
+            if last_year:
+                code = self._code(ctx)
+                await ctx.tx.append_evidence(loaded.assessment.id, code, last_year, ctx.person.id)
+                return [Reply(t("evidence.saved", code=code)), await self.prompt(ctx)]
+            return [await self.prompt(ctx)]
         if value in ("a:done", "a:skip"):
             return await go_next(ctx, self._code(ctx))
         if value == "a:back":
@@ -551,7 +575,7 @@ class Evidence(Screen):
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
-        loaded = await _require(ctx)
+        loaded = await _require_editable(ctx)
         unit, assessment, _ = loaded
         code = self._code(ctx)
         if _LOOKS_LIKE_ANSWER.match(text):  # a score typed too early is not evidence
@@ -574,7 +598,7 @@ class Evidence(Screen):
         return [Reply(t("evidence.saved", code=code)), await self.prompt(ctx)]
 
     async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
-        loaded = await _require(ctx)
+        loaded = await _require_editable(ctx)
         unit, assessment, _ = loaded
         code = self._code(ctx)
         limit = ctx.settings.max_file_bytes
@@ -639,10 +663,17 @@ def result_level(result: Result) -> int:
 def standing(
     ctx: Ctx, loaded: Working, answers: dict[str, Answer]
 ) -> tuple[Result, LevelsResult | None]:
-    """The result at the level the unit asks, judged on the day it was (or would be) submitted."""
-    submitted = loaded.assessment.submitted_at
-    on = submitted.date() if submitted is not None else ctx.today
-    return loaded.q.standing(answers, loaded.unit, on)
+    """The result at the level the unit asks: as fixed at submission once submitted (so a
+    leader, the supervisors and the unit all see the same), else as of today."""
+    return standing_of(ctx, loaded.unit, loaded.assessment, loaded.q, answers)
+
+
+def standing_of(
+    ctx: Ctx, unit: Unit, assessment: Assessment, q: Questionnaire, answers: dict[str, Answer]
+) -> tuple[Result, LevelsResult | None]:
+    if assessment.status not in EDITABLE and assessment.submitted_on is not None:
+        return q.standing(answers, unit, assessment.submitted_on, assessment.level)
+    return q.standing(answers, unit, ctx.today)
 
 
 def needs_decision(q: Questionnaire, unit: Unit, answers: dict[str, Answer], today: date) -> bool:
@@ -749,14 +780,18 @@ async def submit(ctx: Ctx) -> list[Reply]:
         return [await show(ctx, "review")]
     if assessment.status not in EDITABLE:
         return [await show(ctx, "status")]
-    await ctx.tx.set_status(assessment.id, "submitted", ctx.person.id)
+    result, _ = q.standing(answers, unit, ctx.today)
+    level = result.level if isinstance(result, RecognitionResult) else None
+    await ctx.tx.record_submission(assessment.id, ctx.person.id, ctx.today, level)
     await ctx.tx.log(
         "assessment.submitted",
         person_id=ctx.person.id,
         unit_id=unit.id,
         assessment_id=assessment.id,
+        data={"level": level},
     )
-    data = await report_data(ctx, unit, assessment, q, submitted=True)
+    assessment = await ctx.tx.get_assessment_by_id(assessment.id) or assessment
+    data = await report_data(ctx, unit, assessment, q)
     folder = ctx.settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
@@ -775,13 +810,13 @@ async def submit(ctx: Ctx) -> list[Reply]:
 async def report_summary(ctx: Ctx, unit: Unit, assessment: Assessment) -> str:
     """The one-message summary of a submitted assessment (for leaders and the supervisors)."""
     q = questionnaire(unit, assessment)
-    return summary_text(await report_data(ctx, unit, assessment, q, submitted=False))
+    return summary_text(await report_data(ctx, unit, assessment, q))
 
 
 async def report_file(ctx: Ctx, unit: Unit, assessment: Assessment) -> OutgoingFile:
     """The assessment's report (.docx), rendered again from what is stored."""
     q = questionnaire(unit, assessment)
-    data = await report_data(ctx, unit, assessment, q, submitted=False)
+    data = await report_data(ctx, unit, assessment, q)
     folder = ctx.settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
@@ -789,10 +824,9 @@ async def report_file(ctx: Ctx, unit: Unit, assessment: Assessment) -> OutgoingF
     return OutgoingFile(path, name, t("report.caption", year=assessment.year))
 
 
-async def report_data(
-    ctx: Ctx, unit: Unit, assessment: Assessment, q: Questionnaire, *, submitted: bool
-) -> ReportData:
-    """Everything the report needs, with drafts for the sections the unit did not write."""
+async def report_data(ctx: Ctx, unit: Unit, assessment: Assessment, q: Questionnaire) -> ReportData:
+    """Everything the report needs, with drafts for the sections the unit did not write; who
+    submitted it and when, once it is submitted."""
     records = await ctx.tx.answers(assessment.id)
     answers = q.decode(records)
     stored = await ctx.tx.narratives(assessment.id)
@@ -803,8 +837,10 @@ async def report_data(
             if key in SECTION_KEYS
         }
     )
-    submitted_on = assessment.submitted_at.date() if assessment.submitted_at else ctx.today
-    result, _ = q.standing(answers, unit, submitted_on)
+    result, _ = standing_of(ctx, unit, assessment, q, answers)
+    submitter = (
+        await ctx.tx.get_person(assessment.submitted_by) if assessment.submitted_by else None
+    )
     narratives = draft_narratives(
         q.framework,
         result,
@@ -819,8 +855,8 @@ async def report_data(
         answers=answers,
         evidence={code: r.evidence for code, r in records.items() if r.evidence},
         narratives=narratives,
-        submitted_by=ctx.person.display_name if submitted else "",
-        submitted_at=datetime.now(UTC) if submitted else None,
+        submitted_by=submitter.display_name if submitter else "",
+        submitted_at=assessment.submitted_at,
         level=result_level(result),
     )
 
@@ -837,7 +873,7 @@ class NarrativeSection(Screen):
 
     async def _draft(self, ctx: Ctx) -> Narrative:
         loaded = await _require(ctx)
-        data = await report_data(ctx, *loaded, submitted=False)
+        data = await report_data(ctx, *loaded)
         return data.narratives.get(self._section(ctx))
 
     async def prompt(self, ctx: Ctx) -> Reply:
@@ -846,9 +882,7 @@ class NarrativeSection(Screen):
         return ctx.prompt(text, [Option(t("narrative.accept"), "o:accept"), _action("review")])
 
     async def _save(self, ctx: Ctx, text: str) -> list[Reply]:
-        assessment = await ctx.assessment()
-        if assessment is None or assessment.status not in EDITABLE:
-            return [await show(ctx, "menu")]
+        assessment = (await _require_editable(ctx)).assessment
         section = self._section(ctx)
         await ctx.tx.put_narrative(assessment.id, section, text, False, ctx.person.id)
         await ctx.tx.log(

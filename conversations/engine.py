@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 from conversations import assessing, leaders, onboarding, tokens
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
-from conversations.screen import NoAssessment, current, show
+from conversations.screen import Locked, NoAssessment, current, show
 from conversations.settings import Settings
 from rubric.answers import fold
 from storage.base import ChatState, Person, Repository, Transaction
@@ -26,12 +26,20 @@ log = logging.getLogger(__name__)
 __all__ = ["Engine", "onboarding"]  # importing onboarding and assessing registers their screens
 
 
+VIETNAM = timezone(timedelta(hours=7))
+
+
+def vietnam_today() -> date:
+    """Today's date where the units are (the server's clock may be on UTC)."""
+    return datetime.now(VIETNAM).date()
+
+
 class Engine:
     def __init__(
         self,
         repository: Repository,
         settings: Settings | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] = vietnam_today,
     ) -> None:
         self.repository = repository
         self.settings = settings or Settings()
@@ -78,6 +86,8 @@ async def dispatch(ctx: Ctx) -> list[Reply]:
         return await _dispatch(ctx)
     except NoAssessment:
         return [await show(ctx, "menu")]
+    except Locked:
+        return [Reply(t("status.locked")), await show(ctx, "status")]
 
 
 async def _dispatch(ctx: Ctx) -> list[Reply]:

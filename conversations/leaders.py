@@ -250,13 +250,10 @@ async def _pending(ctx: Ctx, argument: str) -> tuple[Unit, Assessment] | None:
 
 
 async def pending_reviews(ctx: Ctx) -> list[tuple[Unit, Assessment]]:
-    """Submitted assessments of the units the person leads."""
-    found = []
-    for unit in await units_where(ctx, "leader"):
-        assessment = await ctx.tx.latest_assessment(unit.id)
-        if assessment is not None and assessment.status == "submitted":
-            found.append((unit, assessment))
-    return found
+    """Submitted assessments of the units the person leads (every year, oldest first)."""
+    led = {unit.id: unit for unit in await units_where(ctx, "leader")}
+    waiting = await ctx.tx.assessments_with_status(list(led), "submitted")
+    return [(led[a.unit_id], a) for a in waiting]
 
 
 async def review_command(ctx: Ctx, argument: str) -> list[Reply]:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 
 from conversations import leaders
-from conversations.assessing import default_year, questionnaire
+from conversations.assessing import default_year, questionnaire, standing_of
 from conversations.context import Ctx
 from conversations.events import OutgoingFile, Reply
 from conversations.screen import current
@@ -89,8 +89,7 @@ def _row(
     q = questionnaire(unit, assessment)
     answers = q.decode(records)
     answered = len(q) - len(q.unanswered(answers))
-    on = assessment.submitted_at.date() if assessment.submitted_at else ctx.today
-    result, _ = q.standing(answers, unit, on)
+    result, _ = standing_of(ctx, unit, assessment, q, answers)
     done = assessment.status in ("submitted", "approved")
     return OverviewRow(
         unit=unit.name,

@@ -115,9 +115,14 @@ class Questionnaire:
         )
 
     def standing(
-        self, answers: Mapping[str, Answer], unit: Unit, submitted_on: date
+        self,
+        answers: Mapping[str, Answer],
+        unit: Unit,
+        submitted_on: date,
+        level: int | None = None,
     ) -> tuple[Result, LevelsResult | None]:
-        """The result at the level the unit asks recognition at (mức độ 1 when none is met)."""
+        """The result at the level the unit asks recognition at (mức độ 1 when none is met),
+        or at `level` when it was fixed at submission."""
         levels = self.levels(answers, unit, submitted_on)
-        level = (levels.requested_level if levels else None) or 1
-        return self.result(answers, level), levels
+        chosen = level or (levels.requested_level if levels else None) or 1
+        return self.result(answers, chosen), levels

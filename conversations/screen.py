@@ -11,6 +11,14 @@ from conversations.events import IncomingFile, Reply
 from templates.text import t
 
 
+class Locked(Exception):
+    """A change was asked of an assessment that is submitted or approved (no longer editable).
+
+    Raised by the one check every writing handler calls; the engine answers it with the
+    assessment's read-only status, and nothing is changed.
+    """
+
+
 class NoAssessment(Exception):
     """A screen that needs the chat's assessment found none (e.g. the person left the unit).
 

@@ -114,6 +114,8 @@ class Assessment:
     decided_by: int | None = None  # the leader who approved or returned it
     decided_at: datetime | None = None
     return_comment: str | None = None
+    submitted_on: date | None = None  # the unit's date of submission (Vietnam)
+    level: int | None = None  # the mức độ asked at submission (recognition frameworks)
 
 
 @dataclass(slots=True)
@@ -124,6 +126,7 @@ class AnswerRecord:
     answered_by: int | None
     answered_at: datetime | None
     prefill: str | None = None  # last year's value, offered when the question is asked
+    prefill_evidence: str | None = None  # last year's evidence, offered for reuse
 
 
 @dataclass(slots=True)
@@ -231,6 +234,11 @@ class Transaction(Protocol):
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None: ...
 
+    async def record_submission(
+        self, assessment_id: int, person_id: int, submitted_on: date, level: int | None
+    ) -> None:
+        """Status "submitted", with who, when (now, and the unit's date) and the level asked."""
+
     async def set_decision(
         self, assessment_id: int, status: str, person_id: int, comment: str | None
     ) -> None:
@@ -246,6 +254,11 @@ class Transaction(Protocol):
     ) -> dict[int, dict[str, AnswerRecord]]:
         """The answers of many assessments at once (the supervising level's overview)."""
 
+    async def assessments_with_status(
+        self, unit_ids: Sequence[int], status: str
+    ) -> list[Assessment]:
+        """The units' assessments in `status`, oldest year first (a leader's queue)."""
+
     async def assessments_in_progress(self) -> list[Assessment]:
         """Every assessment in draft or returned, oldest change first (for reminders)."""
 
@@ -253,7 +266,7 @@ class Transaction(Protocol):
         """The units placed under the supervising unit `supervisor_id`, by name."""
 
     async def put_prefill(self, assessment_id: int, code: str, value: str, evidence: str) -> None:
-        """Offer last year's `value` for `code`; `evidence` becomes the draft evidence."""
+        """Offer last year's `value` and `evidence` for `code` (neither counts until kept)."""
 
     async def enqueue(
         self, person_id: int | None, channel: str, chat_id: str, payload: dict[str, Any]

@@ -127,6 +127,8 @@ def _assessment(row: sqlite3.Row) -> Assessment:
     values = dict(row)
     for key in ("submitted_at", "created_at", "updated_at", "decided_at"):
         values[key] = from_text(values[key])
+    on = values["submitted_on"]
+    values["submitted_on"] = date.fromisoformat(on) if on else None
     return Assessment(**values)
 
 
@@ -214,6 +216,16 @@ class SqliteTransaction:
         if row is None:  # pragma: no cover - RETURNING on a successful insert always has a row
             raise StorageError(f"no row returned by {sql!r}")
         return row
+
+    async def _editable(self, assessment_id: int) -> None:
+        """Refuse a change to the answers of a submitted or approved assessment (the report
+        staff and leaders saw must stay what it was); then mark the assessment as changed."""
+        row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
+        if row is None:
+            raise NotFound(f"no assessment {assessment_id}")
+        if row["status"] not in ("draft", "returned"):
+            raise ConstraintError(f"assessment {assessment_id} is {row['status']}: not editable")
+        await self._touch(assessment_id)
 
     async def _touch(self, assessment_id: int) -> None:
         """Mark the assessment as changed now; NotFound when there is no such assessment."""
@@ -414,6 +426,16 @@ class SqliteTransaction:
             sql = "UPDATE assessments SET status = ? WHERE id = ?"
             await self._run(sql, (status, assessment_id))
 
+    async def record_submission(
+        self, assessment_id: int, person_id: int, submitted_on: date, level: int | None
+    ) -> None:
+        await self._touch(assessment_id)
+        await self._run(
+            "UPDATE assessments SET status = 'submitted', submitted_by = ?, submitted_at = ?,"
+            " submitted_on = ?, level = ? WHERE id = ?",
+            (person_id, now(), submitted_on.isoformat(), level, assessment_id),
+        )
+
     async def set_decision(
         self, assessment_id: int, status: str, person_id: int, comment: str | None
     ) -> None:
@@ -451,8 +473,8 @@ class SqliteTransaction:
             chunk = ids[start : start + CHUNK]
             marks = ", ".join("?" * len(chunk))
             rows = await self._all(
-                "SELECT assessment_id, code, value, evidence, answered_by, answered_at, prefill"
-                f" FROM answers WHERE assessment_id IN ({marks})",
+                "SELECT assessment_id, code, value, evidence, answered_by, answered_at, prefill,"
+                f" prefill_evidence FROM answers WHERE assessment_id IN ({marks})",
                 tuple(chunk),
             )
             for row in rows:
@@ -460,6 +482,22 @@ class SqliteTransaction:
                 owner = values.pop("assessment_id")
                 values["answered_at"] = from_text(values["answered_at"])
                 found[owner][values["code"]] = AnswerRecord(**values)
+        return found
+
+    async def assessments_with_status(
+        self, unit_ids: Sequence[int], status: str
+    ) -> list[Assessment]:
+        found: list[Assessment] = []
+        ids = list(unit_ids)
+        for start in range(0, len(ids), CHUNK):
+            chunk = ids[start : start + CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._all(
+                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE status = ?"
+                f" AND unit_id IN ({marks}) ORDER BY year, id",
+                (status, *chunk),
+            )
+            found += [_assessment(row) for row in rows]
         return found
 
     async def assessments_in_progress(self) -> list[Assessment]:
@@ -472,24 +510,24 @@ class SqliteTransaction:
     # --- answers ----------------------------------------------------------------------------
 
     async def put_prefill(self, assessment_id: int, code: str, value: str, evidence: str) -> None:
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         await self._run(
-            "INSERT INTO answers (assessment_id, code, value, evidence, prefill)"
+            "INSERT INTO answers (assessment_id, code, value, prefill, prefill_evidence)"
             " VALUES (?, ?, NULL, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
-            " prefill = excluded.prefill",
-            (assessment_id, code, evidence.strip(), value),
+            " prefill = excluded.prefill, prefill_evidence = excluded.prefill_evidence",
+            (assessment_id, code, value, evidence.strip() or None),
         )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
         rows = await self._all(
-            "SELECT code, value, evidence, answered_by, answered_at, prefill FROM answers"
-            " WHERE assessment_id = ? ORDER BY code",
+            "SELECT code, value, evidence, answered_by, answered_at, prefill, prefill_evidence"
+            " FROM answers WHERE assessment_id = ? ORDER BY code",
             (assessment_id,),
         )
         return {row["code"]: _answer(row) for row in rows}
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         await self._run(
             "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
@@ -506,7 +544,7 @@ class SqliteTransaction:
         paragraph = text.strip()
         if not paragraph:
             return
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         await self._run(
             "INSERT INTO answers (assessment_id, code, value, evidence) VALUES (?, ?, NULL, ?)"
             " ON CONFLICT (assessment_id, code) DO UPDATE SET evidence = CASE"
@@ -516,7 +554,7 @@ class SqliteTransaction:
         )
 
     async def clear_answers(self, assessment_id: int) -> None:
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         for table in ("answers", "attachments", "narratives"):
             await self._run(f"DELETE FROM {table} WHERE assessment_id = ?", (assessment_id,))
 
@@ -580,7 +618,7 @@ class SqliteTransaction:
         size: int | None,
         person_id: int,
     ) -> Attachment:
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         row = await self._returning(
             "INSERT INTO attachments (assessment_id, code, kind, channel, file_ref, file_name,"
             " mime_type, size, uploaded_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -618,7 +656,7 @@ class SqliteTransaction:
     async def put_narrative(
         self, assessment_id: int, section: str, text: str, is_draft: bool, person_id: int | None
     ) -> None:
-        await self._touch(assessment_id)
+        await self._editable(assessment_id)
         await self._run(
             "INSERT INTO narratives (assessment_id, section, text, is_draft, updated_by,"
             " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (assessment_id, section)"

@@ -174,12 +174,20 @@ async def test_a_new_year_starts_from_last_years_answers(
     assert "📅 Năm trước: Có (đạt)" in lan.question.text
     text = await lan.press("↺ Giữ như năm trước")
     assert "Đã lưu 1.1: Có (đạt)" in text
-    async with lan.engine.repository.transaction() as tx:
-        assessment = await tx.latest_assessment(1)
-        assert assessment is not None and assessment.year == 2025
-        kept = (await tx.answers(assessment.id))["1.1"]
-    assert kept.value == "có"
-    assert kept.evidence.startswith("[Minh chứng năm 2024 — bản nháp, cần xem lại] Kế hoạch số 12")
+    assert "Minh chứng năm trước (chưa được tính" in lan.question.text
+    assert "Kế hoạch số 12/KH-PTP ngày 10/01/2024" in lan.question.text
+
+    async def stored() -> tuple[str | None, str]:
+        async with lan.engine.repository.transaction() as tx:
+            assessment = await tx.latest_assessment(1)
+            assert assessment is not None and assessment.year == 2025
+            kept = (await tx.answers(assessment.id))["1.1"]
+        return kept.value, kept.evidence
+
+    assert await stored() == ("có", "")  # last year's evidence is offered, not used
+    await lan.press("♻ Dùng lại minh chứng năm trước")
+    assert await stored() == ("có", "Kế hoạch số 12/KH-PTP ngày 10/01/2024")
+    assert "♻" not in " ".join(c.label for c in lan.question.choices)
     await lan.say("xong")
     assert "📅 Năm trước" not in lan.question.text  # 1.2 was not answered in 2024
     await lan.command("xemlai")

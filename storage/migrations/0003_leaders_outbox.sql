@@ -9,9 +9,14 @@ ALTER TABLE units ADD COLUMN reminders_muted INTEGER NOT NULL DEFAULT 0
 ALTER TABLE assessments ADD COLUMN decided_by INTEGER REFERENCES people (id) ON DELETE SET NULL;
 ALTER TABLE assessments ADD COLUMN decided_at TEXT;
 ALTER TABLE assessments ADD COLUMN return_comment TEXT;
+-- Fixed at submission: the unit's own date (Vietnam) and the mức độ it asks (Thông tư 24/2023),
+-- so the result does not change when it is shown later, to a leader or to the supervisors.
+ALTER TABLE assessments ADD COLUMN submitted_on TEXT;
+ALTER TABLE assessments ADD COLUMN level INTEGER CHECK (level IS NULL OR level >= 1);
 
 -- Last year's answer, offered (not given) when a new year's assessment starts from it.
 ALTER TABLE answers ADD COLUMN prefill TEXT;
+ALTER TABLE answers ADD COLUMN prefill_evidence TEXT;
 
 -- Invites gain the role 'unit': a supervising unit invites a unit to place itself under it.
 CREATE TABLE invites_new (
