@@ -95,7 +95,7 @@ async def _dispatch(ctx: Ctx) -> list[Reply]:
     if event.kind is EventKind.COMMAND:
         return await command(ctx, event.payload)
     if event.kind is EventKind.CHOICE and event.payload.startswith("!"):
-        return await command(ctx, event.payload[1:])  # a command button: as if typed
+        return await command_button(ctx, event.payload[1:])
     if event.kind is EventKind.CHOICE:
         parsed = tokens.split(event.payload)
         if parsed is None or parsed[0] != ctx.chat.nonce:
@@ -105,6 +105,20 @@ async def _dispatch(ctx: Ctx) -> list[Reply]:
     if event.kind is EventKind.FILE and event.file is not None:
         return await current(ctx).on_file(ctx, event.file)
     return await text(ctx, event.payload)
+
+
+async def command_button(ctx: Ctx, line: str) -> list[Reply]:
+    """A command button (in messages sent outside the conversation): as if the command were
+    typed, in the unit the message was about ("@12 tieptuc") when the person belongs to it."""
+    if line.startswith("@"):
+        selector, _, line = line.partition(" ")
+        unit_id = int(selector[1:]) if selector[1:].isdigit() else None
+        units = [m.unit_id for m in await ctx.tx.memberships(ctx.person.id)]
+        if unit_id not in units:
+            return [Reply(t("error.not_member")), await current(ctx).prompt(ctx)]
+        if ctx.chat.unit_id != unit_id:
+            ctx.chat.unit_id, ctx.chat.data, ctx.chat.mode = unit_id, {}, "menu"
+    return await command(ctx, line)
 
 
 async def text(ctx: Ctx, typed: str) -> list[Reply]:
@@ -199,7 +213,11 @@ async def _overview(ctx: Ctx, argument: str) -> list[Reply]:
 
 
 async def _mute(ctx: Ctx, _: str) -> list[Reply]:
-    return await leaders.mute_command(ctx)
+    return await leaders.mute_command(ctx, muted=True)
+
+
+async def _unmute(ctx: Ctx, _: str) -> list[Reply]:
+    return await leaders.mute_command(ctx, muted=False)
 
 
 UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
@@ -210,6 +228,7 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
     "tralai": leaders.return_command,
     "tonghop": _overview,
     "tatnhac": _mute,
+    "batnhac": _unmute,
 }
 
 

@@ -86,11 +86,15 @@ async def members_with(ctx: Ctx, unit_id: int, roles: Sequence[str]) -> list[Per
 # --- invites ----------------------------------------------------------------------------------
 
 
-def _invitable(unit: Unit, role: str) -> list[str]:
-    """The roles a member with `role` may invite into `unit`."""
+async def _invitable(ctx: Ctx, unit: Unit, role: str) -> list[str]:
+    """The roles a member with `role` may invite into `unit`: leaders invite leaders (staff
+    only the first one, so that a unit can get its leader at all); a supervising unit's staff
+    invite their colleagues and the units under them."""
     if role == "supervisor" and unit.supervises:
-        return ["captren", "donvi", "canbo", "lanhdao"]
-    return ["canbo", "lanhdao"]
+        return ["captren", "donvi"]
+    if role == "leader" or not await members_with(ctx, unit.id, ("leader",)):
+        return ["canbo", "lanhdao"]
+    return ["canbo"]
 
 
 async def invite_command(ctx: Ctx, argument: str) -> list[Reply]:
@@ -99,7 +103,7 @@ async def invite_command(ctx: Ctx, argument: str) -> list[Reply]:
     role = await role_in(ctx, unit.id) if unit else None
     if unit is None or role is None:
         return [Reply(t("error.no_unit")), await show(ctx, "start")]
-    allowed = _invitable(unit, role)
+    allowed = await _invitable(ctx, unit, role)
     wanted = argument.strip().lower()
     if not wanted:
         return [await show(ctx, "invite_role")]
@@ -140,14 +144,15 @@ class InviteRole(Screen):
         role = await role_in(ctx, unit.id) if unit else None
         if unit is None or role is None:
             return await show(ctx, "menu")
-        options = [Option(t(f"invite_word.{w}"), f"r:{w}") for w in _invitable(unit, role)]
+        allowed = await _invitable(ctx, unit, role)
+        options = [Option(t(f"invite_word.{w}"), f"r:{w}") for w in allowed]
         return ctx.prompt(t("invite.ask_role"), [*options, CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         unit = await ctx.unit()
         role = await role_in(ctx, unit.id) if unit else None
         word = value.removeprefix("r:")
-        if unit is None or role is None or word not in _invitable(unit, role):
+        if unit is None or role is None or word not in await _invitable(ctx, unit, role):
             return await super().on_choice(ctx, value)
         return [await _invite_reply(ctx, unit, INVITE_ROLES[word]), await show(ctx, "menu")]
 
@@ -170,8 +175,11 @@ async def place_under(ctx: Ctx, supervisor_id: int) -> list[Reply] | None:
     unit = await ctx.unit()
     role = await role_in(ctx, unit.id) if unit else None
     supervisor = await ctx.tx.get_unit(supervisor_id)
-    if unit is None or role not in ("staff", "leader") or supervisor is None:
+    if unit is None or role is None or supervisor is None:
         return None
+    has_leader = bool(await members_with(ctx, unit.id, ("leader",)))
+    if unit.id == supervisor_id or (has_leader and role != "leader") or role == "supervisor":
+        return [Reply(t("unit.place_refused"))]
     await ctx.tx.update_unit(unit.id, {"supervisor_id": supervisor_id})
     await ctx.tx.log(
         "unit.placed_under",
@@ -221,32 +229,48 @@ async def announce_submission(
 
 
 def decision_buttons(assessment: Assessment) -> tuple[Choice, ...]:
-    """Approve, or return with a comment, right from the summary message."""
+    """Approve, or return with a comment, right from the summary message.
+
+    The buttons name the submission they belong to, so a button of an earlier submission
+    (before a return and a resubmission) cannot approve a version the leader has not read.
+    """
+    version = f"{assessment.id} {_version(assessment)}"
     return (
-        command_choice(t("approval.approve"), f"pheduyet {assessment.id}"),
-        command_choice(t("approval.return"), f"tralai {assessment.id}"),
+        command_choice(t("approval.approve"), f"pheduyet {version}"),
+        command_choice(t("approval.return"), f"tralai {version}"),
     )
+
+
+def _version(assessment: Assessment) -> str:
+    stamp = assessment.submitted_at
+    return str(int(stamp.timestamp() * 1_000_000)) if stamp is not None else "0"
 
 
 async def approve_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/pheduyet ID: approve at once (a leader of the unit, the assessment still submitted)."""
     target = await _pending(ctx, argument)
-    if target is None:
-        return [Reply(t("approval.not_pending")), await _back(ctx)]
+    if isinstance(target, Reply):
+        return [target, await _back(ctx)]
     return await approve(ctx, *target)
 
 
 async def return_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/tralai ID: ask the leader's comment, then send the assessment back to staff."""
     target = await _pending(ctx, argument)
-    if target is None:
-        return [Reply(t("approval.not_pending")), await _back(ctx)]
+    if isinstance(target, Reply):
+        return [target, await _back(ctx)]
     return [await show(ctx, "return_comment", review_id=target[1].id)]
 
 
-async def _pending(ctx: Ctx, argument: str) -> tuple[Unit, Assessment] | None:
-    wanted = argument.strip()
-    return next(((u, a) for u, a in await pending_reviews(ctx) if str(a.id) == wanted), None)
+async def _pending(ctx: Ctx, argument: str) -> tuple[Unit, Assessment] | Reply:
+    """The submission "ID [VERSION]" names, if it awaits this leader; else why not."""
+    wanted, _, version = argument.strip().partition(" ")
+    found = next(((u, a) for u, a in await pending_reviews(ctx) if str(a.id) == wanted), None)
+    if found is None:
+        return Reply(t("approval.not_pending"))
+    if version.strip() and version.strip() != _version(found[1]):
+        return Reply(t("approval.outdated"))
+    return found
 
 
 async def pending_reviews(ctx: Ctx) -> list[tuple[Unit, Assessment]]:
@@ -384,10 +408,13 @@ async def approve(ctx: Ctx, unit: Unit, assessment: Assessment) -> list[Reply]:
         )
         for person in await members_with(ctx, unit.supervisor_id, ("supervisor",)):
             await notify(ctx, person, [Reply(f"{heading}\n\n{summary}", files=(report,))])
-    return [
-        Reply(t("approval.approved", unit=unit.name, year=assessment.year)),
-        await show(ctx, "menu"),
-    ]
+    done = t(
+        "approval.approved",
+        unit=unit.name,
+        year=assessment.year,
+        supervised=unit.supervisor_id is not None,
+    )
+    return [Reply(done), await show(ctx, "menu")]
 
 
 async def return_to_staff(
@@ -416,12 +443,11 @@ async def return_to_staff(
     return [Reply(t("approval.returned", unit=unit.name)), await show(ctx, "menu")]
 
 
-async def mute_command(ctx: Ctx) -> list[Reply]:
-    """/tatnhac: reminders for the unit off, or back on."""
+async def mute_command(ctx: Ctx, muted: bool = True) -> list[Reply]:
+    """/tatnhac: reminders for the unit off (again: still off); /batnhac: back on."""
     unit = await ctx.unit()
     if unit is None or await role_in(ctx, unit.id) is None:
         return [Reply(t("error.no_unit")), await show(ctx, "start")]
-    muted = not unit.reminders_muted
     await ctx.tx.update_unit(unit.id, {"reminders_muted": muted})
     await ctx.tx.log(
         "unit.reminders", person_id=ctx.person.id, unit_id=unit.id, data={"muted": muted}

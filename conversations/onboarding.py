@@ -45,9 +45,18 @@ async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
 
         placed = await place_under(ctx, invite.unit_id)
         if placed is not None:
+            await _used(ctx, invite.code)
             return [*placed, await show(ctx, "menu")]
         return [await show(ctx, "reg_name", supervisor_id=invite.unit_id)]
+    held = next(
+        (m.role for m in await ctx.tx.memberships(ctx.person.id) if m.unit_id == invite.unit_id),
+        None,
+    )
+    if held is not None:  # a code never changes a role already held (up or down)
+        return [Reply(t("join.already", role=t(f"role.{held}"))), await show(ctx, "menu")]
     await ctx.tx.add_membership(invite.unit_id, ctx.person.id, invite.role)
+    if invite.role in SINGLE_USE:
+        await _used(ctx, invite.code)
     await ctx.tx.log(
         "unit.joined", person_id=ctx.person.id, unit_id=invite.unit_id, data={"role": invite.role}
     )
@@ -59,6 +68,14 @@ async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
         Reply(t("join.done", unit=name, role=t(f"role.{invite.role}"))),
         await show(ctx, "menu"),
     ]
+
+
+SINGLE_USE = ("leader", "supervisor", "unit")  # codes that give more than staff: one person
+
+
+async def _used(ctx: Ctx, code: str) -> None:
+    """A single-use code stops working once used (it may not pass on to a second person)."""
+    await ctx.tx.revoke_invite(code)
 
 
 @register

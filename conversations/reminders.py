@@ -78,8 +78,8 @@ async def _remind(tx: Transaction, unit: Unit, assessment: Assessment, last_day:
         returned=assessment.status == "returned",
     )
     buttons = (
-        command_choice(t("reminder.continue"), "tieptuc"),
-        command_choice(t("reminder.mute"), "tatnhac"),
+        command_choice(t("reminder.continue"), f"@{unit.id} tieptuc"),
+        command_choice(t("reminder.mute"), f"@{unit.id} tatnhac"),
     )
     for person, role in await tx.members(unit.id):
         if role in ROLES:

@@ -90,7 +90,7 @@ async def world(engine: Engine) -> World:
     assert f"Đã tạo đơn vị cấp trên “{SUPERVISOR}”" in text
     assert "https://t.me/dvht_bot?start=" in text
     await w.sup.command(f"start {code_in(text)}")
-    assert "cán bộ cấp trên" in w.sup.text or SUPERVISOR in w.sup.text
+    assert f"Bạn đã tham gia đơn vị “{SUPERVISOR}” với vai trò cán bộ cấp trên" in w.sup.text
     w.codes["unit"] = code_in(await w.sup.command("moi donvi"))
     await register_under(w.lan, w.codes["unit"], "Trường Tiểu học Đắk Ruồng")
     await register_under(w.hoa, w.codes["unit"], "Trường Mầm non Tân Lập")
@@ -185,12 +185,22 @@ def check_workbook(path: Path) -> None:
     assert len(rows) == 6
 
 
+async def table_counts(repo: SqliteRepository) -> dict[str, int]:
+    async with repo.transaction() as tx:
+        counts = {}
+        for table in ("units", "invites", "memberships", "assessments", "answers", "outbox"):
+            row = await tx._one(f"SELECT count(*) FROM {table}")  # type: ignore[attr-defined]
+            counts[table] = row[0]
+        return counts
+
+
 async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     world: World, repo: SqliteRepository, engine: Engine
 ) -> None:
     w = world
     await submit_all(w.lan, SEED_002)
     [note, _] = await outbox(repo, w.minh)
+    staff_code = code_in(await w.lan.command("moi canbo"))
     x = ChatUser(engine, "x", "Người lạ")
     await x.command("start")
     await x.press("Đăng ký đơn vị mới")
@@ -198,23 +208,38 @@ async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     await x.press("Tổ chức kinh tế")
     await x.press("Cấp huyện")
     await x.press("Để sau")
-    for line in ("duyet 2", "duyet", "pheduyet 2", "tralai 2", "tonghop", "tonghop 2023",
-                 f"huymoi {w.codes['leader']}", "moi captren", "moi donvi",
-                 f"taocaptren {SUPERVISOR}"):  # fmt: skip
-        await x.command(line)
-        assert not x.replies[0].files, line
+    before = await table_counts(repo)
+    refusals = {
+        "duyet 2": "không chờ bạn duyệt",
+        "duyet": "Không có báo cáo nào đang chờ bạn duyệt",
+        "pheduyet 2": "không chờ bạn duyệt",
+        "tralai 2": "không chờ bạn duyệt",
+        "tonghop": "dành cho cán bộ đơn vị cấp trên",
+        "tonghop 2023": "dành cho cán bộ đơn vị cấp trên",
+        f"huymoi {staff_code}": "Không tìm thấy mã mời",
+        "moi captren": "Không có vai trò “captren”",
+        "moi donvi": "Không có vai trò “donvi”",
+        f"taocaptren {SUPERVISOR}": "Chỉ quản trị viên",
+    }
+    for line, refusal in refusals.items():
+        text = await x.command(line)
+        assert refusal in text, (line, text)
+        assert "Đắk Ruồng" not in text and not x.replies[0].files, line
     for button in note.choices:  # the leader's buttons, forged
         await x.press_token(button.token)
         assert "không chờ bạn duyệt" in x.text
     await x.press_token(w.minh.question.choices[0].token)  # another chat's nonce
     assert "đã chuyển sang câu khác" in x.text
+    await x.press_token("!@2 tieptuc")  # a reminder's button of unit 2, forged
+    assert "không còn là thành viên của đơn vị" in x.text
     # Staff of the unit are not its leader either.
     for button in note.choices:
         await w.lan.press_token(button.token)
         assert "không chờ bạn duyệt" in w.lan.text
     assert await status_of(repo, 2) == "submitted"
+    assert await table_counts(repo) == before
     async with repo.transaction() as tx:
-        invite = await tx.get_invite(w.codes["leader"])
+        invite = await tx.get_invite(staff_code)
         supervisor = await tx.get_unit(1)
         units = await tx.supervised_units(1)
     assert invite is not None and not invite.revoked
@@ -223,12 +248,86 @@ async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     assert await outbox(repo, x) == []
 
 
+async def test_a_code_never_changes_a_role_and_leader_codes_are_single_use(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    w = world
+    # Staff cannot invite a leader once the unit has one, nor promote themselves.
+    assert "Không có vai trò “lanhdao”" in await w.lan.command("moi lanhdao")
+    leader_code = code_in(await w.minh.command("moi lanhdao"))
+    assert "Bạn đã là cán bộ phụ trách của đơn vị này" in await w.lan.command(
+        f"start {leader_code}"
+    )
+    assert "Không có báo cáo nào đang chờ bạn duyệt" in await w.lan.command("duyet")
+    # A leader code serves one person only.
+    first, second = ChatUser(engine, "p1", "Phó 1"), ChatUser(engine, "p2", "Phó 2")
+    assert "lãnh đạo đơn vị" in await first.command(f"start {leader_code}")
+    assert "Mã mời không đúng" in await second.command(f"start {leader_code}")
+    # A leader keeps the role when given a staff code.
+    staff_code = code_in(await w.lan.command("moi canbo"))
+    assert "Bạn đã là lãnh đạo đơn vị" in await w.minh.command(f"start {staff_code}")
+    async with repo.transaction() as tx:
+        roles = {p.display_name: role for p, role in await tx.members(2)}
+    assert roles == {"Cô Lan": "staff", "Thầy Minh": "leader", "Phó 1": "leader"}
+
+
+async def test_an_old_approve_button_cannot_approve_a_resubmission(
+    world: World, repo: SqliteRepository
+) -> None:
+    w = world
+    await submit_all(w.lan, SEED_002)
+    [first_note, _] = await outbox(repo, w.minh)
+    await w.minh.press_token(first_note.choices[1].token)  # return
+    await w.minh.say("Sửa 1a.")
+    await w.lan.command("xemlai")
+    await w.lan.say("1a")
+    await w.lan.say("0")
+    await w.lan.say("xong")
+    await w.lan.command("xemlai")
+    await w.lan.press("Xem kết quả và nộp")
+    await w.lan.press("Nộp kết quả")
+    assert await status_of(repo, 2) == "submitted"
+    text = await w.minh.press_token(first_note.choices[0].token)
+    assert "thuộc một lần nộp trước" in text
+    assert await status_of(repo, 2) == "submitted"
+    notes = [r for r in await outbox(repo, w.minh) if r.choices]
+    text = await w.minh.press_token(notes[-1].choices[0].token)  # the new message's button
+    assert "Đã duyệt báo cáo năm 2023" in text
+    assert await status_of(repo, 2) == "approved"
+
+
+async def test_a_submitted_assessment_cannot_change(world: World, repo: SqliteRepository) -> None:
+    w = world
+    await submit_all(w.lan, SEED_002)
+    async with repo.transaction() as tx:
+        assessment = await tx.latest_assessment(2)
+        assert assessment is not None
+        before = await tx.answers(assessment.id)
+    # A colleague still on an earlier screen tries to add evidence, and to start over.
+    hoa_b = ChatUser(w.lan.engine, "lan")  # the same person, the chat as it is now
+    await hoa_b.command("xemlai")
+    await hoa_b.say("1a")
+    assert "đã nộp" in (await hoa_b.say("5")).lower()
+    async with repo.transaction() as tx:
+        assert await tx.answers(assessment.id) == before
+
+
+async def test_the_leader_queue_keeps_an_earlier_year(world: World, repo: SqliteRepository) -> None:
+    w = world
+    await submit_all(w.lan, SEED_002)
+    await w.lan.command("danhgia 2024")  # the next year opened before the leader looked
+    text = await w.minh.command("duyet")
+    assert "chờ bạn duyệt" in text and "2023" in text
+
+
 async def test_invites_are_per_role_and_can_be_revoked(world: World, engine: Engine) -> None:
     w = world
-    await w.lan.command("moi")
-    labels = [c.label for c in w.lan.question.choices]
+    await w.minh.command("moi")
+    labels = [c.label for c in w.minh.question.choices]
     assert labels[:2] == ["Cán bộ (trả lời, nộp)", "Lãnh đạo (duyệt báo cáo)"]
     assert "Cán bộ cấp trên (xem tổng hợp)" not in labels  # only a supervising unit has those
+    await w.lan.command("moi")  # staff, once the unit has its leader: colleagues only
+    assert [c.label for c in w.lan.question.choices][:-1] == ["Cán bộ (trả lời, nộp)"]
     text = await w.lan.press("Cán bộ")
     code = code_in(text)
     assert f"https://t.me/dvht_bot?start={code}" in text
