@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from conversations.assessing import questionnaire
+from conversations.assessing import default_year, framework_for, questionnaire
 from conversations.events import Reply
 from conversations.leaders import command_choice, enqueue_for
 from conversations.settings import Settings
@@ -18,54 +18,100 @@ from rubric.loader import UnknownFramework, load_framework
 from storage.base import Assessment, Transaction, Unit
 from templates.text import t
 
-STALE_AFTER = timedelta(days=60)  # no reminders for a year whose deadline is long past
 ROLES = ("staff", "leader")
 
 
 async def send_reminders(tx: Transaction, now: datetime, today: date, settings: Settings) -> int:
-    """Queue reminders for every unit that is due one; the number of units reminded."""
+    """Queue reminders for every unit that is due one; the number of units reminded.
+
+    An assessment is recalled until its filing deadline passes, never for a year still to
+    come; a unit that has not started the year being assessed is recalled too.
+    """
     reminded = 0
+    working = default_year(today)
+    started: set[int] = set()
     for assessment in await tx.assessments_in_progress():
+        started.add(assessment.unit_id)
         unit = await tx.get_unit(assessment.unit_id)
-        if unit is None or unit.reminders_muted:
+        if unit is None or assessment.year > working:
             continue
-        last_day = _last_day(assessment)
-        if last_day is None or today > last_day + STALE_AFTER:
-            continue
-        last = await tx.last_reminder(unit.id, assessment.year)
-        if not _due(assessment, last, now, (last_day - today).days, settings):
-            continue
-        await _remind(tx, unit, assessment, last_day)
-        await tx.set_reminded(unit.id, assessment.year, now)
-        await tx.log("reminder.sent", unit_id=unit.id, assessment_id=assessment.id)
-        reminded += 1
+        last_day = _last_day(assessment.framework_id, assessment.year)
+        changed = assessment.updated_at or now
+        if await _reminded(tx, unit, assessment.year, last_day, changed, now, today, settings):
+            await _remind(tx, unit, assessment, last_day)
+            reminded += 1
+    reminded += await _not_started(tx, started, working, now, today, settings)
     return reminded
 
 
-def _last_day(assessment: Assessment) -> date | None:
+async def _reminded(
+    tx: Transaction,
+    unit: Unit,
+    year: int,
+    last_day: date | None,
+    changed: datetime,
+    now: datetime,
+    today: date,
+    settings: Settings,
+) -> bool:
+    """Whether `unit` is due a reminder for `year` now; if so, recorded as reminded."""
+    if unit.reminders_muted or unit.supervises or last_day is None or today > last_day:
+        return False
+    last = await tx.last_reminder(unit.id, year)
+    if not _due(last, changed, now, (last_day - today).days, settings):
+        return False
+    await tx.set_reminded(unit.id, year, now)
+    await tx.log("reminder.sent", unit_id=unit.id, data={"year": year})
+    return True
+
+
+async def _not_started(
+    tx: Transaction, started: set[int], year: int, now: datetime, today: date, settings: Settings
+) -> int:
+    """Units with members and no assessment of the working year at all."""
+    count = 0
+    for unit in await tx.units():
+        if unit.id in started or not await tx.members(unit.id):
+            continue
+        framework = framework_for(year, unit.level)
+        if framework is None or (await tx.assessments_of_units([unit.id], year)):
+            continue
+        last_day = _last_day(framework.id, year)
+        changed = unit.created_at or now
+        if await _reminded(tx, unit, year, last_day, changed, now, today, settings):
+            text = t("reminder.not_started", unit=unit.name, year=year, deadline=_vn(last_day))
+            await _send(tx, unit, text)
+            count += 1
+    return count
+
+
+def _vn(day: date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def _last_day(framework_id: str, year: int) -> date | None:
     try:
-        framework = load_framework(assessment.framework_id)
+        framework = load_framework(framework_id)
     except UnknownFramework:
         return None
-    return last_filing_day(framework, assessment.year)
+    return last_filing_day(framework, year)
 
 
 def _due(
-    assessment: Assessment,
-    last: datetime | None,
-    now: datetime,
-    days_left: int,
-    settings: Settings,
+    last: datetime | None, changed: datetime, now: datetime, days_left: int, settings: Settings
 ) -> bool:
-    """Every `remind_every_days` since the last reminder (or the last change), and each day in
-    the last `remind_before_days` before the deadline."""
-    since = last or assessment.updated_at or now
+    """Every `remind_every_days` since the later of the last reminder and the last change (work
+    done after a reminder puts the next one off), and each day in the last
+    `remind_before_days` before the deadline."""
     if 0 <= days_left <= settings.remind_before_days:
         return last is None or now - last >= timedelta(days=1)
+    since = max(last, changed) if last is not None else changed
     return now - since >= timedelta(days=settings.remind_every_days)
 
 
-async def _remind(tx: Transaction, unit: Unit, assessment: Assessment, last_day: date) -> None:
+async def _remind(
+    tx: Transaction, unit: Unit, assessment: Assessment, last_day: date | None
+) -> None:
     q = questionnaire(unit, assessment)
     answers = q.decode(await tx.answers(assessment.id))
     text = t(
@@ -74,9 +120,14 @@ async def _remind(tx: Transaction, unit: Unit, assessment: Assessment, last_day:
         year=assessment.year,
         answered=len(q) - len(q.unanswered(answers)),
         n=len(q),
-        deadline=last_day.strftime("%d/%m/%Y"),
+        deadline=_vn(last_day),
         returned=assessment.status == "returned",
     )
+    await _send(tx, unit, text)
+
+
+async def _send(tx: Transaction, unit: Unit, text: str) -> None:
+    """The reminder to the unit's staff and leaders, with buttons that act on this unit."""
     buttons = (
         command_choice(t("reminder.continue"), f"@{unit.id} tieptuc"),
         command_choice(t("reminder.mute"), f"@{unit.id} tatnhac"),

@@ -262,6 +262,9 @@ class Transaction(Protocol):
     async def assessments_in_progress(self) -> list[Assessment]:
         """Every assessment in draft or returned, oldest change first (for reminders)."""
 
+    async def units(self) -> list[Unit]:
+        """Every unit (reminders go through them all)."""
+
     async def supervised_units(self, supervisor_id: int) -> list[Unit]:
         """The units placed under the supervising unit `supervisor_id`, by name."""
 

@@ -315,6 +315,10 @@ class SqliteTransaction:
             raise NotFound(f"no unit {unit_id}")
         return unit
 
+    async def units(self) -> list[Unit]:
+        rows = await self._all(f"SELECT {_UNIT_COLS} FROM units ORDER BY id")
+        return [_unit(row) for row in rows]
+
     async def supervised_units(self, supervisor_id: int) -> list[Unit]:
         rows = await self._all(
             f"SELECT {_UNIT_COLS} FROM units WHERE supervisor_id = ? ORDER BY name, id",

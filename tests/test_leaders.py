@@ -387,17 +387,31 @@ async def test_reminders_recall_unfinished_work_and_can_be_muted(
                 tx, base + timedelta(days=days), TODAY + timedelta(days=days), engine.settings
             )
 
+    # Two units: Hoa's is unfinished, Lan's has not started; the supervising unit is not told.
     assert await remind(6) == 0  # within a week of the last change
-    assert await remind(8) == 1
+    assert await remind(8) == 2
     [reminder] = await outbox(repo, world.hoa)
     unfinished = "bài tự đánh giá năm 2023 của Trường Mầm non Tân Lập chưa xong (1/17 câu)"
     assert unfinished in reminder.text
     assert "Hạn nộp hồ sơ: 31/03/2024" in reminder.text
+    [not_started] = await outbox(repo, world.lan)
+    assert "Trường Tiểu học Đắk Ruồng chưa bắt đầu tự đánh giá" in not_started.text
+    assert await outbox(repo, world.sup) == []
     assert await remind(9) == 0
-    assert await remind(15) == 1
+    assert await remind(15) == 2
     # Daily in the last ten days before the deadline (31/03/2024 is TODAY + 59 days).
-    assert await remind(53) == 1
-    assert await remind(54) == 1
+    assert await remind(53) == 2
+    assert await remind(54) == 2
     await world.hoa.command("tatnhac")
     assert "Đã tắt nhắc việc" in world.hoa.text
-    assert await remind(55) == 0
+    await world.hoa.command("tatnhac")  # a second press keeps them off
+    assert await remind(55) == 1  # Lan's unit only
+    await world.hoa.command("batnhac")
+    assert "Đã bật lại nhắc việc" in world.hoa.text
+    assert await remind(56) == 2
+    # 02/04/2024: the 2023 deadline has passed (Hoa's unfinished 2023 is no longer recalled);
+    # the year being assessed is now 2024, which Lan's unit has not started (TT 24: 14/01/2025).
+    assert await remind(61) == 1
+    latest = (await outbox(repo, world.lan))[-1].text
+    assert "chưa bắt đầu tự đánh giá “Đơn vị học tập” năm 2024" in latest
+    assert "Hạn nộp hồ sơ: 14/01/2025" in latest
