@@ -343,9 +343,7 @@ class Resume(Screen):
         k = q.position(code) if code else len(q)
         answered = len(q) - len(q.unanswered(answers))
         comment = assessment.return_comment if assessment.status == "returned" else None
-        text = t(
-            "resume.text", year=assessment.year, answered=answered, n=len(q), comment=comment
-        )
+        text = t("resume.text", year=assessment.year, answered=answered, n=len(q), comment=comment)
         options = [
             Option(
                 t("resume.continue", k=k, n=len(q)) if code else t("resume.finish"), "o:continue"

@@ -79,8 +79,15 @@ def _find_date(folded: str) -> tuple[int, int, tuple[int, int, int]] | None:
     return None
 
 
+_SYMBOL = re.compile(r"\d+\s*/\s*[^\s,;:]+")  # 125/QĐ-UBND, 07/2024/QĐ-SGDĐT
+
+
 def _number(rest: str) -> str:
-    """The decision's number from what is left once the date is cut out."""
+    """The decision's number from what is left once the date is cut out: the first "số/ký
+    hiệu" when there is one (other words, "của UBND huyện", are not part of it)."""
+    symbol = _SYMBOL.search(rest)
+    if symbol is not None:
+        return re.sub(r"\s+", "", symbol.group(0)).rstrip(".")[:100]
     words = rest.split()
     while words and fold(words[-1]).strip(",;:.") in ("ngay", ""):
         words.pop()
