@@ -22,6 +22,8 @@ from storage.base import OutboxMessage, Repository
 log = logging.getLogger(__name__)
 
 BACKOFF = (5, 30, 120, 600, 1800, 3600)  # seconds before attempt 2, 3, …; then hourly
+MAX_ATTEMPTS = 48  # about two days: a person who blocked the bot is not retried for ever
+GAVE_UP = timedelta(days=3650)
 NO_CHANNEL_DELAY = timedelta(hours=1)  # a console user, or a channel not running now
 
 

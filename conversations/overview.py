@@ -107,7 +107,12 @@ def _figures(result: Result) -> dict[str, str]:
     """Per-criterion subtotals (TT 22) or each chỉ tiêu's đạt / không đạt (TT 24)."""
     if isinstance(result, PointsResult):
         return {_criterion(c.code): f"{c.score}/{c.max}" for c in result.criteria}
-    return {j.code: _status(j.status) for j in result.judgements}
+    return {_indicator(j.code): _status(j.status) for j in result.judgements}
+
+
+@cache
+def _indicator(code: str) -> str:
+    return t("overview.indicator", code=code)
 
 
 @cache
