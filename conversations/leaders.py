@@ -221,11 +221,11 @@ async def announce_submission(
 
 
 async def pending_reviews(ctx: Ctx) -> list[tuple[Unit, Assessment]]:
-    """Submitted assessments of the units the person leads."""
+    """Submitted assessments of the units the person leads (a unit may already be working on
+    the next year's assessment while last year's report waits)."""
     found = []
     for unit in await units_where(ctx, "leader"):
-        assessment = await ctx.tx.latest_assessment(unit.id)
-        if assessment is not None and assessment.status == "submitted":
+        for assessment in await ctx.tx.submitted_assessments(unit.id):
             found.append((unit, assessment))
     return found
 

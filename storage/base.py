@@ -226,6 +226,9 @@ class Transaction(Protocol):
     async def latest_assessment(self, unit_id: int) -> Assessment | None:
         """The unit's most recently updated assessment, whatever its status."""
 
+    async def submitted_assessments(self, unit_id: int) -> list[Assessment]:
+        """The unit's assessments waiting for a leader's decision, oldest year first."""
+
     async def create_assessment(self, unit_id: int, framework_id: str, year: int) -> Assessment:
         """A new draft; the (unit, framework, year) triple is unique."""
 

@@ -390,6 +390,14 @@ class SqliteTransaction:
         )
         return None if row is None else _assessment(row)
 
+    async def submitted_assessments(self, unit_id: int) -> list[Assessment]:
+        rows = await self._all(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE unit_id = ?"
+            " AND status = 'submitted' ORDER BY year, id",
+            (unit_id,),
+        )
+        return [_assessment(row) for row in rows]
+
     async def create_assessment(self, unit_id: int, framework_id: str, year: int) -> Assessment:
         stamp = now()
         row = await self._returning(

@@ -359,3 +359,25 @@ async def test_two_leaders_deciding_at_once_make_one_decision(
     assert "không chờ bạn duyệt" in loser.text
     told = rows(db_path, "SELECT payload FROM outbox WHERE chat_id = 'lan'")
     assert len(told) == 1  # staff hear of the one decision only
+
+
+async def test_a_submitted_report_can_be_approved_after_staff_start_the_next_year(
+    engine: Engine, db_path: Path
+) -> None:
+    """Staff may open next year's assessment before the leader has read last year's report:
+    the leader's "Xem và duyệt" button and /duyet still find the report waiting."""
+    [lan] = await unit_with(engine, "Lan")
+    minh = await with_leader(engine, lan, "Minh")
+    await to_confirm_submit(lan)
+    await lan.press("Nộp kết quả")
+    await lan.command("danhgia 2024")
+    await lan.say("có")
+    await minh.command("duyet")
+    assert "chờ bạn duyệt" in minh.question.text and "năm 2023" in minh.question.text
+    await minh.press_token(pending_note(db_path, minh))
+    text = await minh.press("✅ Duyệt")
+    assert "Đã duyệt báo cáo năm 2023" in text
+    assert rows(db_path, "SELECT year, status FROM assessments ORDER BY year") == [
+        (2023, "approved"),
+        (2024, "draft"),
+    ]
