@@ -381,3 +381,24 @@ async def test_a_submitted_report_can_be_approved_after_staff_start_the_next_yea
         (2023, "approved"),
         (2024, "draft"),
     ]
+
+
+async def test_digits_that_are_not_decimal_get_an_answer_not_an_internal_error(
+    engine: Engine, db_path: Path
+) -> None:
+    """A "²" is a digit to Python's isdigit() but not a number int() reads (found by the fuzz
+    test): on every screen it is refused like any other text, and nothing is saved."""
+    lan = ChatUser(engine, "lan", "Lan")
+    internal = "Đã xảy ra lỗi khi xử lý tin nhắn này"
+    await lan.command("start")
+    assert internal not in await lan.say("²")
+    await register_unit(lan, UNIT, CO_QUAN)
+    assert internal not in await lan.say("³")  # the menu
+    assert "Năm “²” không hợp lệ" in await lan.command("danhgia ²")
+    await lan.command("thongtin")
+    for _ in range(6):
+        assert internal not in await lan.say("¹")
+    await lan.command("danhgia")
+    assert "cần nhập điểm là số nguyên từ 0 đến 10" in await lan.say("²")
+    assert "✅ Đã lưu 1a: 3/10 điểm." in await lan.say("٣")  # an Arabic-Indic 3 is a number
+    assert {code: value for code, (value, _) in answers(db_path).items()} == {"1a": "3"}
