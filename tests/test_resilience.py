@@ -402,3 +402,21 @@ async def test_digits_that_are_not_decimal_get_an_answer_not_an_internal_error(
     assert "cần nhập điểm là số nguyên từ 0 đến 10" in await lan.say("²")
     assert "✅ Đã lưu 1a: 3/10 điểm." in await lan.say("٣")  # an Arabic-Indic 3 is a number
     assert {code: value for code, (value, _) in answers(db_path).items()} == {"1a": "3"}
+
+
+async def test_a_question_left_open_cannot_change_a_submitted_report(
+    engine: Engine, db_path: Path
+) -> None:
+    lan, hung = await unit_with(engine, "Lan", "Hung")
+    await to_confirm_submit(lan)
+    await hung.command("tieptuc")
+    await hung.press("Xem lại các câu trả lời")
+    await hung.say("1b")  # Hùng opens 1b to change it…
+    stale_score = hung.choice("3").token
+    await lan.press("Nộp kết quả")  # …and Lan submits meanwhile
+    before = answers(db_path)
+    await hung.say("4")
+    assert "Đánh giá năm 2023: đã nộp" in hung.text
+    await hung.press_token(stale_score)
+    assert answers(db_path) == before
+    assert len(events(db_path, "answer.saved")) == len(SEED_002)
