@@ -125,6 +125,10 @@ async def test_telegram_never_logs_or_writes_its_token(
         await wait_for(lambda: not api.failures["getUpdates"])
     finally:
         stdout, stderr = await stop(process)
+    # Stopped after its token was refused while running: the one clear line, no crash.
+    assert process.returncode == 2, stderr[-3000:]
+    assert "Telegram từ chối mã bot" in stderr.strip().splitlines()[-1]
+    assert "RuntimeError" not in stderr
     assert "Telegram update failed" in stderr  # the failures were logged…
     assert "Traceback" in stderr
     assert "/bot***/getUpdates" in stderr  # …and the URLs, with the token blanked
