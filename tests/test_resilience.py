@@ -19,13 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telegram import Update
 
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, IncomingFile, Sender
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
 from tests.chat_driver import ChatUser, register_unit
+from tests.fake_telegram import FakeBotApi, PhoneUser
 from tests.test_engine import CO_QUAN, SEED_002, answer_all
+from tests.test_telegram import Harness, _application
+from tests.test_telegram import register as register_on_telegram
 
 TODAY = date(2024, 2, 1)  # the working year is 2023 (Thông tư 22/2020: 17 scored questions)
 UNIT = "Trường Tiểu học Đắk Ruồng"
@@ -420,3 +424,39 @@ async def test_a_question_left_open_cannot_change_a_submitted_report(
     await hung.press_token(stale_score)
     assert answers(db_path) == before
     assert len(events(db_path, "answer.saved")) == len(SEED_002)
+
+
+async def test_telegram_updates_delivered_twice_are_answered_once(tmp_path: Path) -> None:
+    """The real Application: a text answer, a button press and a file sent twice each (as
+    Telegram resends what was not acknowledged) give one confirmation and one change each."""
+    api = FakeBotApi()
+    await api.start()
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = Engine(repository, Settings(reports_dir=tmp_path / "reports"), today=lambda: TODAY)
+    lan = PhoneUser(api, 801, "Lan")
+    try:
+        app = _application(api, engine)
+        async with app:
+
+            async def twice(update: dict[str, Any]) -> str:
+                sent = len(api.calls)
+                for _ in range(2):
+                    await app.process_update(Update.de_json(update, app.bot))
+                return "\n".join(str(p.get("text")) for _, p in api.calls[sent:])
+
+            await register_on_telegram(Harness(api, app, engine), lan, UNIT)
+            await twice(lan.press("Bắt đầu đánh giá năm 2023"))
+            assert (await twice(lan.press("8"))).count("✅ Đã lưu 1a: 8/10 điểm.") == 1
+            assert (await twice(lan.text("Kế hoạch số 3/KH"))).count("Đã ghi minh chứng") == 1
+            shown = await twice(lan.photo(size=100_000, caption="Ảnh hội nghị"))
+            assert shown.count("Đã lưu tệp") == 1
+            await twice(lan.text("xong"))
+            assert (await twice(lan.text("7"))).count("✅ Đã lưu 1b: 7/10 điểm.") == 1
+    finally:
+        await repository.close()
+        await api.stop()
+    db = tmp_path / "db.sqlite3"
+    assert answers(db)["1a"] == ("8", "Kế hoạch số 3/KH\n\nẢnh hội nghị")
+    assert answers(db)["1b"][0] == "7"
+    assert rows(db, "SELECT COUNT(*) FROM attachments") == [(1,)]
+    assert [e["code"] for e in events(db, "answer.saved")] == ["1a", "1b"]
