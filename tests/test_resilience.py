@@ -1,9 +1,9 @@
 """Resilience of the engine: redelivered updates, old buttons pressed late, people acting at once.
 
-Each test drives the real engine on a real SQLite file through `ChatUser`s and then reads what
-was kept (answers, statuses, the outbox, the event log), so a duplicate or a lost change shows
-up as a user would notice it: a paragraph of evidence twice, two notes to the leader, an answer
-that silently went back to an older value.
+Each test drives the real engine on a real SQLite file through `ChatUser`s (one drives the real
+Telegram Application against the fake Bot API), then reads what was kept (answers, statuses, the
+outbox, the event log), so a duplicate or a lost change shows up as a user would notice it: a
+paragraph of evidence twice, two notes to the leader, an answer silently back to an older value.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import json
 import random
 import re
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -112,8 +112,8 @@ async def test_every_kind_of_update_redelivered_is_applied_once(
     registration, invites, answers, evidence, files, submission and approval happen once."""
     lan = ChatUser(engine, "lan", "Lan")
 
-    async def twice(step: Any) -> str:
-        text: str = await step
+    async def twice(step: Awaitable[str]) -> str:
+        text = await step
         assert lan.last_event is not None
         assert await engine.handle(lan.last_event) == [], "a redelivery must change nothing"
         return text
