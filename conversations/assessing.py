@@ -380,6 +380,8 @@ class ConfirmRestart(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         loaded = await _require(ctx)
         _, assessment, q = loaded
+        if value == "o:yes" and assessment.status not in EDITABLE:
+            return [await show(ctx, "status")]  # submitted meanwhile by a colleague
         if value == "o:yes":
             await ctx.tx.clear_answers(assessment.id)
             await ctx.tx.set_cursor(assessment.id, None)
@@ -553,6 +555,8 @@ class Evidence(Screen):
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         loaded = await _require(ctx)
         unit, assessment, _ = loaded
+        if assessment.status not in EDITABLE:
+            return [await show(ctx, "status")]
         code = self._code(ctx)
         if _LOOKS_LIKE_ANSWER.match(text):  # a score typed too early is not evidence
             return [Reply(t("evidence.looks_like_answer", code=code)), await self.prompt(ctx)]
@@ -576,6 +580,8 @@ class Evidence(Screen):
     async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
         loaded = await _require(ctx)
         unit, assessment, _ = loaded
+        if assessment.status not in EDITABLE:
+            return [await show(ctx, "status")]
         code = self._code(ctx)
         limit = ctx.settings.max_file_bytes
         if file.size is not None and file.size > limit:

@@ -408,22 +408,41 @@ async def test_digits_that_are_not_decimal_get_an_answer_not_an_internal_error(
     assert {code: value for code, (value, _) in answers(db_path).items()} == {"1a": "3"}
 
 
-async def test_a_question_left_open_cannot_change_a_submitted_report(
+async def test_screens_left_open_cannot_change_a_submitted_report(
     engine: Engine, db_path: Path
 ) -> None:
-    lan, hung = await unit_with(engine, "Lan", "Hung")
+    """Colleagues left a question, an evidence step and "start over?" open while the report
+    was submitted: whatever they do there afterwards, the locked report stays as submitted."""
+    lan, hung, tuan, vy, thu = await unit_with(engine, "Lan", "Hung", "Tuan", "Vy", "Thu")
     await to_confirm_submit(lan)
-    await hung.command("tieptuc")
+    for colleague in (hung, tuan, vy, thu):
+        await colleague.command("tieptuc")
     await hung.press("Xem lại các câu trả lời")
-    await hung.say("1b")  # Hùng opens 1b to change it…
+    await hung.say("1b")  # Hùng opens 1b to change it
     stale_score = hung.choice("3").token
-    await lan.press("Nộp kết quả")  # …and Lan submits meanwhile
+    await tuan.press("Xem lại các câu trả lời")
+    await tuan.say("1c")
+    await tuan.say("9")  # Tuấn changes 1c and is at its evidence step, Vy at 1a's
+    await vy.press("Xem lại các câu trả lời")
+    await vy.say("1a")
+    await vy.say("10")
+    await thu.press("Làm lại từ đầu")  # Thu is asked whether to erase everything
+    await lan.press("Nộp kết quả")  # Lan submits meanwhile
     before = answers(db_path)
     await hung.say("4")
     assert "Đánh giá năm 2023: đã nộp" in hung.text
     await hung.press_token(stale_score)
+    await tuan.say("Biên bản họp số 9/BB")
+    assert "Đánh giá năm 2023: đã nộp" in tuan.text
+    await vy.send_file(IncomingFile("photo", "p1", None, "image/jpeg", 1000, caption="Ảnh"))
+    assert "Đánh giá năm 2023: đã nộp" in vy.text
+    await thu.press("Xóa và làm lại")
+    assert "Đánh giá năm 2023: đã nộp" in thu.text
     assert answers(db_path) == before
-    assert len(events(db_path, "answer.saved")) == len(SEED_002)
+    assert rows(db_path, "SELECT COUNT(*) FROM attachments") == [(0,)]
+    assert rows(db_path, "SELECT COUNT(*) FROM narratives") == [(4,)]
+    assert not events(db_path, "assessment.restarted")
+    assert not events(db_path, "evidence.added")
 
 
 async def test_telegram_updates_delivered_twice_are_answered_once(tmp_path: Path) -> None:
