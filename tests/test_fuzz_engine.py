@@ -3,11 +3,12 @@
 Two staff of a unit (with a leader or not), maybe a second unit, and a stranger send random
 commands, texts, numbers, counts, files, real and forged button tokens, other people's buttons
 and redeliveries, some of them at the same moment, starting from every stage of the first unit's
-assessment (answering, confirming, submitted with a colleague's question left open, approved,
-returned). After every step the stored state must still make sense: no internal
-error, a reply to every new event, nothing for a redelivery, every stored answer valid under its
-framework (and only for questions asked of that unit), statuses moving only forward as the
-workflow allows, a submitted report complete and its answers frozen, the result computable.
+assessment (answering, confirming, submitted while a colleague had a question, an evidence step
+or "start over?" open, approved, returned). After every step the stored state must still make
+sense: no internal error, a reply to every new event, nothing for a redelivery, every stored
+answer valid under its framework (and only for questions asked of that unit), statuses moving
+only forward as the workflow allows, a submitted report complete and its answers frozen, the
+result computable.
 """
 
 from __future__ import annotations
@@ -120,9 +121,17 @@ class EngineMachine(RuleBasedStateMachine):
         level=st.sampled_from(LEVELS),
         answered=st.integers(0, len(SEED_002)),
         stage=st.sampled_from(STAGES),
+        left_open=st.sampled_from(("question", "evidence", "restart")),
     )
     def people(
-        self, second_unit: bool, leader: bool, kind: str, level: str, answered: int, stage: str
+        self,
+        second_unit: bool,
+        leader: bool,
+        kind: str,
+        level: str,
+        answered: int,
+        stage: str,
+        left_open: str,
     ) -> None:
         """The unit's staff (and maybe a leader), maybe a second unit, a stranger; the first
         unit's assessment taken to `stage`, so that the steps start from deep states too."""
@@ -154,9 +163,14 @@ class EngineMachine(RuleBasedStateMachine):
                 await lan.press("Dùng bản nháp này")
             if stage == "confirming":
                 return
-            await hung.command("tieptuc")  # a colleague left a question open…
-            await hung.press("Xem lại các câu trả lời")
-            await hung.say("1b")
+            await hung.command("tieptuc")  # a colleague left a screen open…
+            if left_open == "restart":
+                await hung.press("Làm lại từ đầu")
+            else:
+                await hung.press("Xem lại các câu trả lời")
+                await hung.say("1b")
+                if left_open == "evidence":
+                    await hung.say("9")
             await lan.press("Nộp kết quả")  # …while the report is submitted
             if stage in ("approved", "returned"):
                 await minh.command("duyet")
