@@ -449,8 +449,12 @@ async def running(
         try:
             yield application
         finally:
-            if application.updater is not None and application.updater.running:
-                await application.updater.stop()
-            await application.stop()
+            try:
+                if application.updater is not None and application.updater.running:
+                    # Re-raises what ended the polling (InvalidToken: the token was revoked
+                    # while running), once the Application is stopped and shut down.
+                    await application.updater.stop()
+            finally:
+                await application.stop()
     finally:
         await application.shutdown()

@@ -84,7 +84,7 @@ class Ctx:
         """
         shown = self.chat.data.get("_shown") or []
         options = [value for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
-        if typed.isdigit() and not self.chat.data.get("_scores"):
+        if typed.isdecimal() and not self.chat.data.get("_scores"):
             return options[int(typed) - 1] if 1 <= int(typed) <= len(options) else None
         folded = fold(typed)
         for label, value, _, word in shown:

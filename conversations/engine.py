@@ -248,7 +248,7 @@ async def _start(ctx: Ctx, argument: str) -> list[Reply]:
 async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
     year = assessing.default_year(ctx.today)
     if argument:
-        if not argument.isdigit() or not 2020 <= int(argument) <= ctx.today.year + 1:
+        if not argument.isdecimal() or not 2020 <= int(argument) <= ctx.today.year + 1:
             return [
                 Reply(t("error.bad_year", typed=argument[:20], last=ctx.today.year)),
                 await current(ctx).prompt(ctx),

@@ -182,7 +182,7 @@ def clean_detail(field: str, text: str) -> str | int | None:
     """The typed value of a unit detail, or None when it does not fit the field."""
     value = " ".join(text.split())
     if field == "member_count":
-        return int(value) if value.isdigit() and 0 < int(value) <= 1_000_000 else None
+        return int(value) if value.isdecimal() and 0 < int(value) <= 1_000_000 else None
     if field == "email":
         return value if _EMAIL.match(value) else None
     if field == "phone":

@@ -35,7 +35,7 @@ async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
     year = default_year(ctx.today)
     if argument.strip():
         typed = argument.strip()
-        if not typed.isdigit() or not 2020 <= int(typed) <= ctx.today.year + 1:
+        if not typed.isdecimal() or not 2020 <= int(typed) <= ctx.today.year + 1:
             return [Reply(t("error.bad_year", typed=typed[:20], last=ctx.today.year)), prompt]
         year = int(typed)
     replies = [await _overview(ctx, unit, year) for unit in supervising]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +36,7 @@ async def engine(db_path: Path) -> AsyncIterator[Engine]:
     await repository.close()
 
 
-async def answer_all(user: ChatUser, answers: dict[str, object]) -> None:
+async def answer_all(user: ChatUser, answers: Mapping[str, object]) -> None:
     """Answer each question the engine asks, reading its code from the question text."""
     for _ in range(len(answers) + 5):
         question = user.question.text

@@ -280,6 +280,21 @@ async def test_writes_move_updated_at_and_latest_assessment(repo: SqliteReposito
     assert latest.updated_at.tzinfo is not None and latest.updated_at.utcoffset() == timedelta(0)
 
 
+async def test_submitted_assessments_are_found_whatever_changed_since(
+    repo: SqliteRepository,
+) -> None:
+    unit, person, older = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.set_status(older.id, "submitted", person.id)
+        newer = await tx.create_assessment(unit.id, FRAMEWORK, 2024)
+        await tx.put_answer(newer.id, "1a", "5", person.id)  # the next year, started later
+        waiting = await tx.assessments_with_status([unit.id], "submitted")
+        await tx.set_decision(older.id, "approved", person.id, None)
+        decided = await tx.assessments_with_status([unit.id], "submitted")
+    assert [a.id for a in waiting] == [older.id]
+    assert decided == []
+
+
 async def test_submitting_records_who_and_when(repo: SqliteRepository) -> None:
     _, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
