@@ -19,7 +19,7 @@ import signal
 from collections.abc import Collection
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.channels import Channel
@@ -169,7 +169,7 @@ async def remind_periodically(
         try:
             async with repository.transaction() as tx:
                 now = datetime.now(UTC)
-                count = await send_reminders(tx, now, date.today(), engine.settings)
+                count = await send_reminders(tx, now, engine.today(), engine.settings)
             if count:
                 log.info("reminders queued for %d units", count)
         except Exception:

@@ -165,7 +165,6 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
     if framework is None:
         return [Reply(t("assess.no_framework", year=year)), await show(ctx, "menu")]
     assessment = await ctx.tx.get_assessment(unit.id, framework.id, year)
-    offer: Assessment | None = None
     if assessment is None:
         assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
         await ctx.tx.log(
@@ -177,8 +176,7 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
         )
     ctx.chat.data["assessment_id"] = assessment.id
     q = questionnaire(unit, assessment)
-    if offer is None and not await ctx.tx.answers(assessment.id):
-        offer = await _previous(ctx, unit, year, q)
+    offer = None if await ctx.tx.answers(assessment.id) else await _previous(ctx, unit, year, q)
     intro = Reply(t("assess.intro", framework=framework.short_title, year=year, n=len(q)))
     if offer is not None:
         return [intro, await show(ctx, "prefill", previous=offer.id)]
@@ -792,13 +790,7 @@ async def submit(ctx: Ctx) -> list[Reply]:
         data={"level": level},
     )
     assessment = await ctx.tx.get_assessment_by_id(assessment.id) or assessment
-    data = await report_data(ctx, unit, assessment, q)
-    folder = ctx.settings.reports_dir
-    folder.mkdir(parents=True, exist_ok=True)
-    name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
-    path = render_report(data, folder / name)
-    report = OutgoingFile(path, name, t("report.caption", year=assessment.year))
-    summary = summary_text(data)
+    summary, report = await report_and_summary(ctx, unit, assessment)
     told = await leaders.announce_submission(ctx, unit, assessment, summary, report)
     heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
     choices: tuple[Choice, ...] = ()
@@ -808,21 +800,22 @@ async def submit(ctx: Ctx) -> list[Reply]:
     return [done, await show(ctx, "menu")]
 
 
-async def report_summary(ctx: Ctx, unit: Unit, assessment: Assessment) -> str:
-    """The one-message summary of a submitted assessment (for leaders and the supervisors)."""
-    q = questionnaire(unit, assessment)
-    return summary_text(await report_data(ctx, unit, assessment, q))
-
-
-async def report_file(ctx: Ctx, unit: Unit, assessment: Assessment) -> OutgoingFile:
-    """The assessment's report (.docx), rendered again from what is stored."""
-    q = questionnaire(unit, assessment)
-    data = await report_data(ctx, unit, assessment, q)
+async def report_and_summary(
+    ctx: Ctx, unit: Unit, assessment: Assessment
+) -> tuple[str, OutgoingFile]:
+    """The one-message summary and the report (.docx) of an assessment, from what is stored."""
+    data = await report_data(ctx, unit, assessment, questionnaire(unit, assessment))
     folder = ctx.settings.reports_dir
     folder.mkdir(parents=True, exist_ok=True)
     name = t("report.file_name", year=assessment.year, unit=unit.id, id=assessment.id)
     path = render_report(data, folder / name)
-    return OutgoingFile(path, name, t("report.caption", year=assessment.year))
+    return summary_text(data), OutgoingFile(path, name, t("report.caption", year=assessment.year))
+
+
+async def report_summary(ctx: Ctx, unit: Unit, assessment: Assessment) -> str:
+    """The one-message summary of a submitted assessment (the leader's approval screen)."""
+    q = questionnaire(unit, assessment)
+    return summary_text(await report_data(ctx, unit, assessment, q))
 
 
 async def report_data(ctx: Ctx, unit: Unit, assessment: Assessment, q: Questionnaire) -> ReportData:

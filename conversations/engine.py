@@ -112,7 +112,7 @@ async def command_button(ctx: Ctx, line: str) -> list[Reply]:
     typed, in the unit the message was about ("@12 tieptuc") when the person belongs to it."""
     if line.startswith("@"):
         selector, _, line = line.partition(" ")
-        unit_id = int(selector[1:]) if selector[1:].isdigit() else None
+        unit_id = int(selector[1:]) if selector[1:].isdecimal() else None
         units = [m.unit_id for m in await ctx.tx.memberships(ctx.person.id)]
         if unit_id not in units:
             return [Reply(t("error.not_member")), await current(ctx).prompt(ctx)]

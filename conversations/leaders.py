@@ -382,7 +382,7 @@ class ReturnComment(Screen):
 
 async def approve(ctx: Ctx, unit: Unit, assessment: Assessment) -> list[Reply]:
     """Final: staff are told, and the supervising unit receives the summary and the report."""
-    from conversations.assessing import report_file, report_summary
+    from conversations.assessing import report_and_summary
 
     await ctx.tx.set_decision(assessment.id, "approved", ctx.person.id, None)
     await ctx.tx.log(
@@ -398,8 +398,7 @@ async def approve(ctx: Ctx, unit: Unit, assessment: Assessment) -> list[Reply]:
         if person.id != ctx.person.id:
             await notify(ctx, person, [Reply(told)])
     if unit.supervisor_id is not None:
-        summary = await report_summary(ctx, unit, assessment)
-        report = await report_file(ctx, unit, assessment)
+        summary, report = await report_and_summary(ctx, unit, assessment)
         heading = t(
             "approval.to_supervisor",
             unit=unit.name,

@@ -124,5 +124,7 @@ class Questionnaire:
         """The result at the level the unit asks recognition at (mức độ 1 when none is met),
         or at `level` when it was fixed at submission."""
         levels = self.levels(answers, unit, submitted_on)
-        chosen = level or (levels.requested_level if levels else None) or 1
-        return self.result(answers, chosen), levels
+        if levels is None:
+            return self.result(answers, level or 1), None
+        chosen = level or levels.requested_level or 1
+        return levels.at(chosen), levels

@@ -29,7 +29,6 @@ UNIT_DETAIL_FIELDS = (
 )
 
 ROLES = ("staff", "leader", "supervisor")
-INVITE_ROLES = (*ROLES, "unit")  # "unit": a unit places itself under a supervising unit
 STATUSES = ("draft", "submitted", "approved", "returned")
 
 
@@ -286,8 +285,6 @@ class Transaction(Protocol):
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None: ...
 
     async def set_reminded(self, unit_id: int, year: int, at: datetime) -> None: ...
-
-    async def invites_of_unit(self, unit_id: int) -> list[Invite]: ...
 
     async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
         """Change the status; "submitted" also records who and when."""

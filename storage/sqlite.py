@@ -371,13 +371,6 @@ class SqliteTransaction:
         row = await self._one(f"SELECT {_INVITE_COLS} FROM invites WHERE code = ?", (code,))
         return None if row is None else _invite(row)
 
-    async def invites_of_unit(self, unit_id: int) -> list[Invite]:
-        rows = await self._all(
-            f"SELECT {_INVITE_COLS} FROM invites WHERE unit_id = ? ORDER BY created_at, code",
-            (unit_id,),
-        )
-        return [_invite(row) for row in rows]
-
     async def revoke_invite(self, code: str) -> None:
         if not await self._run("UPDATE invites SET revoked = 1 WHERE code = ?", (code,)):
             raise NotFound(f"no invite {code!r}")

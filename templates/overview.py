@@ -61,13 +61,10 @@ def row_date(row: OverviewRow) -> datetime | None:
 
 
 def row_values(number: int, row: OverviewRow, figure_columns: Sequence[str]) -> list[object]:
-    """The cells of one unit, in the order of `headers`."""
-    submitted = (
-        row.submitted_at.astimezone(VIETNAM).replace(tzinfo=None) if row.submitted_at else None
-    )
+    """The cells of one unit in the order of `headers`, but the date (a formatted cell)."""
     figures = [row.figures.get(column, "") for column in figure_columns]
     return [number, row.unit, row.kind, row.status, row.progress, *figures, row.total,
-            row.result, submitted]  # fmt: skip
+            row.result]  # fmt: skip
 
 
 def write_overview(
@@ -88,11 +85,9 @@ def write_overview(
     sheet.append([])
     sheet.append([_cell(sheet, text, _BOLD, header=True) for text in columns])
     for number, row in enumerate(rows, 1):
-        values = row_values(number, row, figure_columns)
-        cells: list[object] = list(values[:-1])
         date_cell = WriteOnlyCell(sheet, value=row_date(row))
         date_cell.number_format = DATE_FORMAT
-        sheet.append([*cells, date_cell])
+        sheet.append([*row_values(number, row, figure_columns), date_cell])
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook.save(str(path))
     return path
