@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot.chatlocks import ChatLocks
 from bot.telegram_render import Outgoing, caption_and_rest, coalesce, messages
 from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, secret_matches
@@ -366,20 +367,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # PTB takes its slot before the chat is known; ours is taken after the chat's lock.
         super().__init__(max_concurrent_updates=1 << 16)
         self._slots = asyncio.BoundedSemaphore(max_concurrent_updates)
-        self._locks: dict[int | None, asyncio.Lock] = {}
-        self._users: dict[int | None, int] = {}
+        self._chats = ChatLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        key = _chat_key(update)
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock, self._slots:
-                await coroutine
-        finally:
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key], self._locks[key]
+        async with self._chats.hold(_chat_key(update)), self._slots:
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up: locks are created per chat on demand."""

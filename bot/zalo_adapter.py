@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.chatlocks import ChatLocks
 from bot.report_links import ReportLinks
 from bot.textrender import FileText, render_text, split_text
 from bot.web import Handler, WebServer, secret_matches
@@ -170,8 +171,7 @@ class ZaloAdapter:
     def __init__(self, engine: Engine, channel: ZaloChannel) -> None:
         self.engine = engine
         self.channel = channel
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._waiting: dict[str, int] = {}
+        self._chats = ChatLocks()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def handle(self, update: dict[str, Any]) -> None:
@@ -180,7 +180,7 @@ class ZaloAdapter:
         if incoming is None:
             log.info("Zalo update ignored: %s", update.get("event_name") or "no message")
             return
-        async with self._chat_lock(incoming.chat_id):
+        async with self._chats.hold(incoming.chat_id):
             try:
                 await self._turn(incoming)
             except Exception:
@@ -233,19 +233,6 @@ class ZaloAdapter:
             log.exception("Zalo reply failed")
             with contextlib.suppress(ZaloError):
                 await self.channel.client.send_message(chat_id, t("error.channel"))
-
-    @asynccontextmanager
-    async def _chat_lock(self, chat_id: str) -> AsyncIterator[None]:
-        """One chat's updates one at a time, in the order they arrived."""
-        lock = self._locks.setdefault(chat_id, asyncio.Lock())
-        self._waiting[chat_id] = self._waiting.get(chat_id, 0) + 1
-        try:
-            async with lock:
-                yield
-        finally:
-            self._waiting[chat_id] -= 1
-            if not self._waiting[chat_id]:
-                del self._waiting[chat_id], self._locks[chat_id]
 
 
 def unwrap(body: Any) -> Any:
