@@ -70,11 +70,11 @@ async def _not_started(
 ) -> int:
     """Units with members and no assessment of the working year at all."""
     count = 0
-    for unit in await tx.units():
-        if unit.id in started or not await tx.members(unit.id):
-            continue
+    units = [u for u in await tx.units() if u.id not in started and not u.supervises]
+    assessed = await tx.assessments_of_units([u.id for u in units], year)  # one query for all
+    for unit in units:
         framework = framework_for(year, unit.level)
-        if framework is None or (await tx.assessments_of_units([unit.id], year)):
+        if unit.id in assessed or framework is None or not await tx.members(unit.id):
             continue
         last_day = _last_day(framework.id, year)
         changed = unit.created_at or now
