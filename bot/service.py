@@ -75,7 +75,7 @@ async def serve(
             links = _links(config, web) if "zalo" in names else None  # Telegram sends files
             senders: dict[str, Channel] = {}
             if "telegram" in names:
-                senders["telegram"] = await _telegram(stack, engine, config, web)
+                senders["telegram"] = await _telegram(stack, engine, config, web, stop)
             if "zalo" in names:
                 adapter = await stack.enter_async_context(_zalo(engine, config, web, links))
                 senders["zalo"] = adapter.channel
@@ -102,14 +102,21 @@ def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
 
 
 async def _telegram(
-    stack: AsyncExitStack, engine: Engine, config: Config, web: WebServer | None
+    stack: AsyncExitStack,
+    engine: Engine,
+    config: Config,
+    web: WebServer | None,
+    stop: asyncio.Event,
 ) -> Channel:
     """Telegram started; its invite links given to the engine; its sender for the outbox."""
     from bot import telegram_adapter  # python-telegram-bot is loaded only when Telegram runs
 
     assert config.telegram_token is not None
     application = telegram_adapter.build_application(
-        engine, config.telegram_token, api_base_url=config.telegram_api_base_url
+        engine,
+        config.telegram_token,
+        api_base_url=config.telegram_api_base_url,
+        on_refused=stop.set,  # the token was revoked: stop, and say so (exit 2)
     )
     await stack.enter_async_context(
         telegram_adapter.running(

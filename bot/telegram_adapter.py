@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -75,16 +75,21 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     rate_limiter: AIORateLimiter | None = None,
+    on_refused: Callable[[], object] | None = None,
 ) -> App:
     """The Application with the adapter's handlers; `request` may be injected (tests, benches).
 
     The rate limiter keeps under Telegram's limits and waits out a 429 (`max_retries` times).
+    `on_refused` is called when Telegram refuses the token while polling (revoked in
+    @BotFather): polling cannot go on, and the service stops rather than run deaf.
     """
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
         .request(request or RetryingRequest(connection_pool_size=16))
-        .get_updates_request(get_updates_request or RetryingRequest(attempts=1))
+        .get_updates_request(
+            get_updates_request or RetryingRequest(attempts=1, on_refused=on_refused)
+        )
         .concurrent_updates(PerChatUpdateProcessor(64))
     )
     urls = api_urls(api_base_url)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import httpx
 from telegram.error import NetworkError, TimedOut
@@ -31,15 +32,24 @@ IDEMPOTENT = frozenset(
 # server that does not offer them costs no pauses; their failure changes nothing for the person.
 COSMETIC = frozenset({"answerCallbackQuery", "editMessageReplyMarkup", "setMyCommands"})
 NOT_IMPLEMENTED = 501
+UNAUTHORIZED = 401
 
 
 class RetryingRequest(HTTPXRequest):
     """`HTTPXRequest` that repeats a request Telegram never carried out."""
 
-    def __init__(self, *, attempts: int = 4, backoff: float = 0.5, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *,
+        attempts: int = 4,
+        backoff: float = 0.5,
+        on_refused: Callable[[], object] | None = None,
+        **kwargs: object,
+    ) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.attempts = max(1, attempts)
         self.backoff = backoff
+        self.on_refused = on_refused  # Telegram answered 401: the token was revoked
 
     async def do_request(
         self,
@@ -66,6 +76,8 @@ class RetryingRequest(HTTPXRequest):
                     raise
                 log.warning("Telegram %s: %s; attempt %d", api_method, type(exc).__name__, attempt)
             else:
+                if status == UNAUTHORIZED and self.on_refused is not None:
+                    self.on_refused()
                 if status < 500 or status == NOT_IMPLEMENTED or last:
                     return status, body
                 log.warning("Telegram %s: HTTP %d; attempt %d", api_method, status, attempt)

@@ -14,6 +14,7 @@ redacted: proof that the search looked where a token would have been.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
@@ -86,7 +87,8 @@ class Bot:
     async def stop(self) -> tuple[str, str]:
         """SIGTERM (unless it ended already); (stdout, stderr)."""
         if self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it may end on its own meanwhile
+                self.process.send_signal(signal.SIGTERM)
         assert self.process.stdout is not None
         async with asyncio.timeout(30):
             stdout = await self.process.stdout.read()
@@ -143,8 +145,9 @@ async def test_telegram_never_logs_or_writes_its_token(
         api.fail("editMessageText", 400)  # the pressed question cannot become its answer
         api.push(lan.press("Cơ quan nhà nước"))
         await wait_for(lambda: "cấp nào" in lan.last_texts(1))
-        api.fail("getUpdates", 401)  # the token refused while running
-        await wait_for(lambda: bot.logged("Invalid token. Aborting"))
+        api.fail("getUpdates", 401)  # the token refused while running: it stops by itself
+        async with asyncio.timeout(30):
+            await bot.process.wait()
     finally:
         stdout, stderr = await bot.stop()
     # Stopped after its token was refused while running: the one clear line, no crash.
