@@ -197,6 +197,12 @@ async def create_supervising_unit(ctx: Ctx, name: str) -> list[Reply]:
     name = " ".join(name.split())
     if not 3 <= len(name) <= 200:
         return [Reply(t("admin.name_needed")), await _back(ctx)]
+    same = [
+        u for u in await ctx.tx.units() if u.supervises and u.name.casefold() == name.casefold()
+    ]
+    if same:  # it exists: a new code for its staff (e.g. its only supervisor left)
+        reply = await _invite_reply(ctx, same[0], "supervisor")
+        return [Reply(t("admin.exists", unit=same[0].name)), reply, await _back(ctx)]
     unit = await ctx.tx.create_unit(name, "co-quan", "cap-huyen")
     await ctx.tx.update_unit(unit.id, {"supervises": True})
     await ctx.tx.log("unit.supervising_created", person_id=ctx.person.id, unit_id=unit.id)

@@ -248,6 +248,19 @@ async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     assert await outbox(repo, x) == []
 
 
+async def test_an_administrator_can_invite_again_into_a_supervising_unit(
+    world: World, repo: SqliteRepository
+) -> None:
+    text = await world.admin.command(f"taocaptren {SUPERVISOR.upper()}")
+    assert f"Đơn vị cấp trên “{SUPERVISOR}” đã có" in text
+    async with repo.transaction() as tx:
+        supervising = [u for u in await tx.units() if u.supervises]
+    assert len(supervising) == 1  # no second copy
+    second = ChatUser(world.admin.engine, "sup2", "Anh Hai")
+    await second.command(f"start {code_in(text)}")
+    assert "tổng hợp năm" in await second.command("tonghop 2023")
+
+
 async def test_a_code_never_changes_a_role_and_leader_codes_are_single_use(
     world: World, repo: SqliteRepository, engine: Engine
 ) -> None:
