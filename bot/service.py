@@ -74,14 +74,16 @@ async def serve(
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
             links = _links(config, web) if "zalo" in names else None  # Telegram sends files
             senders: dict[str, Channel] = {}
+            if web is not None:  # listen before any platform is told where to send updates
+                for name in names:
+                    web.reserve_post(f"/{name}")
+                await web.start()
+                stack.push_async_callback(web.stop)
             if "telegram" in names:
                 senders["telegram"] = await _telegram(stack, engine, config, web, stop)
             if "zalo" in names:
                 adapter = await stack.enter_async_context(_zalo(engine, config, web, links))
                 senders["zalo"] = adapter.channel
-            if web is not None:
-                await web.start()
-                stack.push_async_callback(web.stop)
             log.info("assistant running (%s); Ctrl-C stops it", ", ".join(names))
             await _background(repository, engine, senders, config, stop)
     finally:

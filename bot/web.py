@@ -20,7 +20,13 @@ MAX_BODY = 1024 * 1024  # a webhook update is a few kilobytes; anything bigger i
 
 
 class WebServer:
-    """One aiohttp application; channels add their routes before `start`."""
+    """One aiohttp application; channels add their routes.
+
+    aiohttp fixes its routes when it starts, but a channel must listen before it asks the
+    platform to send it updates (a webhook set first would be tried against a closed port). So a
+    POST path can be reserved before `start` and its handler given later; until then it answers
+    503, which the platforms retry.
+    """
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
@@ -28,9 +34,26 @@ class WebServer:
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get("/healthz", _health)
         self._runner: web.AppRunner | None = None
+        self._posts: dict[str, Handler | None] = {}
+
+    def reserve_post(self, path: str) -> None:
+        """Route POST `path` now; its handler comes with `add_post`, possibly after `start`."""
+        if path not in self._posts:
+            self._posts[path] = None
+            self.app.router.add_post(path, self._dispatcher(path))
 
     def add_post(self, path: str, handler: Handler) -> None:
-        self.app.router.add_post(path, handler)
+        self.reserve_post(path)
+        self._posts[path] = handler
+
+    def _dispatcher(self, path: str) -> Handler:
+        async def dispatch(request: web.Request) -> web.StreamResponse:
+            handler = self._posts.get(path)
+            if handler is None:
+                return web.Response(status=503)  # starting: the platform sends it again
+            return await handler(request)
+
+        return dispatch
 
     def add_get(self, path: str, handler: Handler) -> None:
         self.app.router.add_get(path, handler)
