@@ -443,59 +443,54 @@ class SqliteTransaction:
             (status, person_id, now(), comment, assessment_id),
         )
 
+    async def _all_in(self, sql: str, ids: Sequence[int], *lead: Any) -> list[sqlite3.Row]:
+        """`sql` (with `{marks}` where the "IN (…)" list goes) run over `ids` in chunks of
+        CHUNK, after the `lead` parameters; every row of every chunk."""
+        rows: list[sqlite3.Row] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start : start + CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows += await self._all(sql.format(marks=marks), (*lead, *chunk))
+        return rows
+
     async def assessments_of_units(
         self, unit_ids: Sequence[int], year: int
     ) -> dict[int, Assessment]:
-        found: dict[int, Assessment] = {}
-        ids = list(unit_ids)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self._all(
-                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE year = ?"
-                f" AND unit_id IN ({marks}) ORDER BY updated_at, id",
-                (year, *chunk),
-            )
-            for row in rows:  # ordered by change: the latest of a unit wins
-                assessment = _assessment(row)
-                found[assessment.unit_id] = assessment
-        return found
+        rows = await self._all_in(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE year = ?"
+            " AND unit_id IN ({marks}) ORDER BY updated_at, id",
+            unit_ids,
+            year,
+        )
+        # Ordered by change within a unit (a unit's rows are in one chunk): the latest wins.
+        return {assessment.unit_id: assessment for assessment in map(_assessment, rows)}
 
     async def answers_of_assessments(
         self, assessment_ids: Sequence[int]
     ) -> dict[int, dict[str, AnswerRecord]]:
         found: dict[int, dict[str, AnswerRecord]] = {i: {} for i in assessment_ids}
-        ids = list(assessment_ids)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self._all(
-                "SELECT assessment_id, code, value, evidence, answered_by, answered_at, prefill,"
-                f" prefill_evidence FROM answers WHERE assessment_id IN ({marks})",
-                tuple(chunk),
-            )
-            for row in rows:
-                values = dict(row)
-                owner = values.pop("assessment_id")
-                values["answered_at"] = from_text(values["answered_at"])
-                found[owner][values["code"]] = AnswerRecord(**values)
+        rows = await self._all_in(
+            "SELECT assessment_id, code, value, evidence, answered_by, answered_at, prefill,"
+            " prefill_evidence FROM answers WHERE assessment_id IN ({marks})",
+            assessment_ids,
+        )
+        for row in rows:
+            values = dict(row)
+            owner = values.pop("assessment_id")
+            values["answered_at"] = from_text(values["answered_at"])
+            found[owner][values["code"]] = AnswerRecord(**values)
         return found
 
     async def assessments_with_status(
         self, unit_ids: Sequence[int], status: str
     ) -> list[Assessment]:
-        found: list[Assessment] = []
-        ids = list(unit_ids)
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ", ".join("?" * len(chunk))
-            rows = await self._all(
-                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE status = ?"
-                f" AND unit_id IN ({marks}) ORDER BY year, id",
-                (status, *chunk),
-            )
-            found += [_assessment(row) for row in rows]
-        return found
+        rows = await self._all_in(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE status = ?"
+            " AND unit_id IN ({marks})",
+            unit_ids,
+            status,
+        )
+        return sorted(map(_assessment, rows), key=lambda a: (a.year, a.id))
 
     async def assessments_in_progress(self) -> list[Assessment]:
         rows = await self._all(
