@@ -794,7 +794,7 @@ async def submit(ctx: Ctx) -> list[Reply]:
     told = await leaders.announce_submission(ctx, unit, assessment, summary, report)
     heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
     choices: tuple[Choice, ...] = ()
-    if await leaders.role_in(ctx, unit.id) == "leader":
+    if await ctx.role_in(unit.id) == "leader":
         choices = leaders.decision_buttons(assessment)
     done = Reply(f"{heading}\n\n{summary}\n\n{told}", choices, (report,))
     return [done, await show(ctx, "menu")]

@@ -37,6 +37,13 @@ class Ctx:
             return None
         return await self.tx.get_unit(self.chat.unit_id)
 
+    async def role_in(self, unit_id: int | None) -> str | None:
+        """The person's role in `unit_id` (None: not a member), read from the database."""
+        for membership in await self.tx.memberships(self.person.id):
+            if membership.unit_id == unit_id:
+                return membership.role
+        return None
+
     async def assessment(self) -> Assessment | None:
         """The assessment this chat works on (stored in the chat's state, checked by unit)."""
         assessment_id = self.chat.data.get("assessment_id")

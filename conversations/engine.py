@@ -113,8 +113,7 @@ async def command_button(ctx: Ctx, line: str) -> list[Reply]:
     if line.startswith("@"):
         selector, _, line = line.partition(" ")
         unit_id = int(selector[1:]) if selector[1:].isdecimal() else None
-        units = [m.unit_id for m in await ctx.tx.memberships(ctx.person.id)]
-        if unit_id not in units:
+        if await ctx.role_in(unit_id) is None:
             return [Reply(t("error.not_member")), await current(ctx).prompt(ctx)]
         if ctx.chat.unit_id != unit_id:
             ctx.chat.unit_id, ctx.chat.data, ctx.chat.mode = unit_id, {}, "menu"

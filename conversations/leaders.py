@@ -27,14 +27,6 @@ MAX_COMMENT = 1000
 # --- roles ------------------------------------------------------------------------------------
 
 
-async def role_in(ctx: Ctx, unit_id: int) -> str | None:
-    """The person's role in `unit_id` (None: not a member)."""
-    for membership in await ctx.tx.memberships(ctx.person.id):
-        if membership.unit_id == unit_id:
-            return membership.role
-    return None
-
-
 async def units_where(ctx: Ctx, role: str) -> list[Unit]:
     """The units in which the person holds `role`."""
     found = []
@@ -100,7 +92,7 @@ async def _invitable(ctx: Ctx, unit: Unit, role: str) -> list[str]:
 async def invite_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/moi [canbo|lanhdao|captren|donvi]: a code (and link) for the role asked, or the choice."""
     unit = await ctx.unit()
-    role = await role_in(ctx, unit.id) if unit else None
+    role = await ctx.role_in(unit.id) if unit else None
     if unit is None or role is None:
         return [Reply(t("error.no_unit")), await show(ctx, "start")]
     allowed = await _invitable(ctx, unit, role)
@@ -141,7 +133,7 @@ class InviteRole(Screen):
 
     async def prompt(self, ctx: Ctx) -> Reply:
         unit = await ctx.unit()
-        role = await role_in(ctx, unit.id) if unit else None
+        role = await ctx.role_in(unit.id) if unit else None
         if unit is None or role is None:
             return await show(ctx, "menu")
         allowed = await _invitable(ctx, unit, role)
@@ -150,7 +142,7 @@ class InviteRole(Screen):
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         unit = await ctx.unit()
-        role = await role_in(ctx, unit.id) if unit else None
+        role = await ctx.role_in(unit.id) if unit else None
         word = value.removeprefix("r:")
         if unit is None or role is None or word not in await _invitable(ctx, unit, role):
             return await super().on_choice(ctx, value)
@@ -161,7 +153,7 @@ async def revoke_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/huymoi CODE: a code of one of the person's units stops working at once."""
     code = argument.strip().upper()
     invite = await ctx.tx.get_invite(code) if code else None
-    role = await role_in(ctx, invite.unit_id) if invite else None
+    role = await ctx.role_in(invite.unit_id) if invite else None
     if invite is None or role is None:
         return [Reply(t("invite.revoke_unknown", code=code[:20])), await _back(ctx)]
     await ctx.tx.revoke_invite(code)
@@ -173,7 +165,7 @@ async def place_under(ctx: Ctx, supervisor_id: int) -> list[Reply] | None:
     """A 'unit' invite used by a member of a unit: the unit is placed under the supervising
     unit. None when the person has no unit yet (the registration then sets it)."""
     unit = await ctx.unit()
-    role = await role_in(ctx, unit.id) if unit else None
+    role = await ctx.role_in(unit.id) if unit else None
     supervisor = await ctx.tx.get_unit(supervisor_id)
     if unit is None or role is None or supervisor is None:
         return None
@@ -451,7 +443,7 @@ async def return_to_staff(
 async def mute_command(ctx: Ctx, muted: bool = True) -> list[Reply]:
     """/tatnhac: reminders for the unit off (again: still off); /batnhac: back on."""
     unit = await ctx.unit()
-    if unit is None or await role_in(ctx, unit.id) is None:
+    if unit is None or await ctx.role_in(unit.id) is None:
         return [Reply(t("error.no_unit")), await show(ctx, "start")]
     await ctx.tx.update_unit(unit.id, {"reminders_muted": muted})
     await ctx.tx.log(

@@ -48,10 +48,7 @@ async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
             await _used(ctx, invite.code)
             return [*placed, await show(ctx, "menu")]
         return [await show(ctx, "reg_name", supervisor_id=invite.unit_id)]
-    held = next(
-        (m.role for m in await ctx.tx.memberships(ctx.person.id) if m.unit_id == invite.unit_id),
-        None,
-    )
+    held = await ctx.role_in(invite.unit_id)
     if held is not None:  # a code never changes a role already held (up or down)
         return [Reply(t("join.already", role=t(f"role.{held}"))), await show(ctx, "menu")]
     await ctx.tx.add_membership(invite.unit_id, ctx.person.id, invite.role)
