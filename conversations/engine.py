@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
 from conversations import assessing, leaders, onboarding, tokens
 from conversations.context import Ctx
@@ -19,14 +19,12 @@ from conversations.screen import Locked, NoAssessment, current, show
 from conversations.settings import Settings
 from rubric.answers import fold
 from storage.base import ChatState, Person, Repository, Transaction
+from templates.formatting import VIETNAM
 from templates.text import t
 
 log = logging.getLogger(__name__)
 
 __all__ = ["Engine", "onboarding"]  # importing onboarding and assessing registers their screens
-
-
-VIETNAM = timezone(timedelta(hours=7))
 
 
 def vietnam_today() -> date:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+
+VIETNAM = timezone(timedelta(hours=7))  # the units' dates: a report, a submission, today
 
 
 def percent_value(fraction: Fraction) -> Decimal:

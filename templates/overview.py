@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +18,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from templates.formatting import VIETNAM
 from templates.text import t
 
-VIETNAM = timezone(timedelta(hours=7))
 _BOLD = Font(name="Times New Roman", bold=True)
 _PLAIN = Font(name="Times New Roman")
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
@@ -37,12 +37,11 @@ from rubric.scoring import (
     Status,
     evaluate,
 )
-from templates.formatting import format_number, format_percent
+from templates.formatting import VIETNAM, format_number, format_percent
 from templates.text import render, t
 
 SUMMARY_LIMIT = 2000  # Zalo's limit for one message (Telegram's is 4,096)
 SECTION_KEYS = ("uu_diem", "ton_tai", "kien_nghi", "phuong_huong")
-VIETNAM = timezone(timedelta(hours=7))  # dates in the document and the chat are local dates
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a, \f, \t into layout
 
 
