@@ -33,7 +33,7 @@ from rubric.levels import LevelsResult
 from rubric.loader import all_frameworks, kind, load_framework
 from rubric.model import AnswerKind, Applicability, Framework
 from rubric.scoring import PointsResult, RecognitionResult, Result
-from storage.base import AnswerRecord, Assessment, Unit
+from storage.base import EDITABLE, AnswerRecord, Assessment, Unit
 from templates.formatting import format_percent
 from templates.report import (
     SECTION_KEYS,
@@ -46,8 +46,6 @@ from templates.report import (
     summary_text,
 )
 from templates.text import render, t
-
-EDITABLE = ("draft", "returned")
 
 
 def _action(name: str) -> Option:

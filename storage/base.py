@@ -30,6 +30,7 @@ UNIT_DETAIL_FIELDS = (
 
 ROLES = ("staff", "leader", "supervisor")
 STATUSES = ("draft", "submitted", "approved", "returned")
+EDITABLE = ("draft", "returned")  # statuses whose answers may still change
 
 
 class StorageError(Exception):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.base import (
+    EDITABLE,
     UNIT_DETAIL_FIELDS,
     AnswerRecord,
     Assessment,
@@ -184,6 +185,13 @@ class SqliteTransaction:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._connection: sqlite3.Connection | None = conn
+        # Rows read earlier in this transaction: a turn asks for its unit, assessment and
+        # answers several times, and each write below drops what it changes. Only within one
+        # transaction, so another process (or a later turn) never sees a stale row.
+        self._units: dict[int, Unit | None] = {}
+        self._assessments: dict[int, Assessment | None] = {}
+        self._answers: dict[int, dict[str, AnswerRecord]] = {}
+        self._memberships: dict[int, list[Membership]] = {}
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -219,18 +227,28 @@ class SqliteTransaction:
 
     async def _editable(self, assessment_id: int) -> None:
         """Refuse a change to the answers of a submitted or approved assessment (the report
-        staff and leaders saw must stay what it was); then mark the assessment as changed."""
+        staff and leaders saw must stay what it was); else mark the assessment as changed (one
+        statement when it is editable, the common case)."""
+        self._answers.pop(assessment_id, None)
+        self._assessments.pop(assessment_id, None)
+        changed = await self._run(
+            "UPDATE assessments SET updated_at = ? WHERE id = ? AND status IN (?, ?)",
+            (now(), assessment_id, *EDITABLE),
+        )
+        if changed:
+            return
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
             raise NotFound(f"no assessment {assessment_id}")
-        if row["status"] not in ("draft", "returned"):
-            raise ConstraintError(f"assessment {assessment_id} is {row['status']}: not editable")
-        await self._touch(assessment_id)
+        raise ConstraintError(f"assessment {assessment_id} is {row['status']}: not editable")
 
-    async def _touch(self, assessment_id: int) -> None:
-        """Mark the assessment as changed now; NotFound when there is no such assessment."""
+    async def _touch(self, assessment_id: int, sets: str = "", params: Params = ()) -> None:
+        """Mark the assessment as changed now, with the other assignments `sets` (column names
+        written here, never from input); NotFound when there is no such assessment."""
+        self._assessments.pop(assessment_id, None)
         changed = await self._run(
-            "UPDATE assessments SET updated_at = ? WHERE id = ?", (now(), assessment_id)
+            f"UPDATE assessments SET {sets}{', ' if sets else ''}updated_at = ? WHERE id = ?",
+            (*params, now(), assessment_id),
         )
         if not changed:
             raise NotFound(f"no assessment {assessment_id}")
@@ -246,6 +264,12 @@ class SqliteTransaction:
         return changed == 1
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
+        known = await self._one(
+            f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?",
+            (channel, channel_user_id),
+        )
+        if known is not None and known["display_name"] == display_name:
+            return _person(known)  # every turn: a read, not a write
         row = await self._returning(
             "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
@@ -298,8 +322,10 @@ class SqliteTransaction:
         return _unit(row)
 
     async def get_unit(self, unit_id: int) -> Unit | None:
-        row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
-        return None if row is None else _unit(row)
+        if unit_id not in self._units:
+            row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
+            self._units[unit_id] = None if row is None else _unit(row)
+        return self._units[unit_id]
 
     async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
         unknown = set(fields) - UNIT_FIELDS
@@ -309,6 +335,7 @@ class SqliteTransaction:
             assignments = ", ".join(f"{name} = ?" for name in fields)
             sql = f"UPDATE units SET {assignments} WHERE id = ?"
             values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
+            self._units.pop(unit_id, None)
             await self._run(sql, (*values, unit_id))
         unit = await self.get_unit(unit_id)
         if unit is None:
@@ -327,6 +354,7 @@ class SqliteTransaction:
         return [_unit(row) for row in rows]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
+        self._memberships.pop(person_id, None)
         await self._run(
             "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (unit_id, person_id) DO UPDATE SET role = excluded.role",
@@ -334,12 +362,14 @@ class SqliteTransaction:
         )
 
     async def memberships(self, person_id: int) -> list[Membership]:
-        rows = await self._all(
-            "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
-            " ORDER BY created_at, unit_id",
-            (person_id,),
-        )
-        return [Membership(**dict(row)) for row in rows]
+        if person_id not in self._memberships:
+            rows = await self._all(
+                "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
+                " ORDER BY created_at, unit_id",
+                (person_id,),
+            )
+            self._memberships[person_id] = [Membership(**dict(row)) for row in rows]
+        return list(self._memberships[person_id])
 
     async def members(self, unit_id: int) -> list[tuple[Person, str]]:
         rows = await self._all(
@@ -386,10 +416,12 @@ class SqliteTransaction:
         return None if row is None else _assessment(row)
 
     async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
-        row = await self._one(
-            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
-        )
-        return None if row is None else _assessment(row)
+        if assessment_id not in self._assessments:
+            row = await self._one(
+                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
+            )
+            self._assessments[assessment_id] = None if row is None else _assessment(row)
+        return self._assessments[assessment_id]
 
     async def latest_assessment(self, unit_id: int) -> Assessment | None:
         row = await self._one(
@@ -409,38 +441,31 @@ class SqliteTransaction:
         return _assessment(row)
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None:
-        await self._touch(assessment_id)
-        await self._run("UPDATE assessments SET cursor = ? WHERE id = ?", (code, assessment_id))
+        await self._touch(assessment_id, "cursor = ?", (code,))
 
     async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
-        await self._touch(assessment_id)
         if status == "submitted":
-            sql = (
-                "UPDATE assessments SET status = ?, submitted_by = ?, submitted_at = ? WHERE id = ?"
-            )
-            await self._run(sql, (status, person_id, now(), assessment_id))
+            sets = "status = ?, submitted_by = ?, submitted_at = ?"
+            await self._touch(assessment_id, sets, (status, person_id, now()))
         else:
-            sql = "UPDATE assessments SET status = ? WHERE id = ?"
-            await self._run(sql, (status, assessment_id))
+            await self._touch(assessment_id, "status = ?", (status,))
 
     async def record_submission(
         self, assessment_id: int, person_id: int, submitted_on: date, level: int | None
     ) -> None:
-        await self._touch(assessment_id)
-        await self._run(
-            "UPDATE assessments SET status = 'submitted', submitted_by = ?, submitted_at = ?,"
-            " submitted_on = ?, level = ? WHERE id = ?",
-            (person_id, now(), submitted_on.isoformat(), level, assessment_id),
+        await self._touch(
+            assessment_id,
+            "status = 'submitted', submitted_by = ?, submitted_at = ?, submitted_on = ?, level = ?",
+            (person_id, now(), submitted_on.isoformat(), level),
         )
 
     async def set_decision(
         self, assessment_id: int, status: str, person_id: int, comment: str | None
     ) -> None:
-        await self._touch(assessment_id)
-        await self._run(
-            "UPDATE assessments SET status = ?, decided_by = ?, decided_at = ?, return_comment = ?"
-            " WHERE id = ?",
-            (status, person_id, now(), comment, assessment_id),
+        await self._touch(
+            assessment_id,
+            "status = ?, decided_by = ?, decided_at = ?, return_comment = ?",
+            (status, person_id, now(), comment),
         )
 
     async def _all_in(self, sql: str, ids: Sequence[int], *lead: Any) -> list[sqlite3.Row]:
@@ -511,12 +536,14 @@ class SqliteTransaction:
         )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
-        rows = await self._all(
-            "SELECT code, value, evidence, answered_by, answered_at, prefill, prefill_evidence"
-            " FROM answers WHERE assessment_id = ? ORDER BY code",
-            (assessment_id,),
-        )
-        return {row["code"]: _answer(row) for row in rows}
+        if assessment_id not in self._answers:
+            rows = await self._all(
+                "SELECT code, value, evidence, answered_by, answered_at, prefill, prefill_evidence"
+                " FROM answers WHERE assessment_id = ? ORDER BY code",
+                (assessment_id,),
+            )
+            self._answers[assessment_id] = {row["code"]: _answer(row) for row in rows}
+        return dict(self._answers[assessment_id])
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
         await self._editable(assessment_id)
