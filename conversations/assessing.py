@@ -415,7 +415,8 @@ class Ask(Screen):
         code = self._code(ctx)
         spec = q.specs[code]
         records = await ctx.tx.answers(assessment.id)
-        current = q.decode(records).get(code)
+        record = records.get(code)
+        current = q.decode_one(code, record.value) if record is not None else None
         options: list[Option] = []
         if spec.answer is AnswerKind.SCORE:
             options += [
@@ -434,16 +435,17 @@ class Ask(Screen):
                 0, Option(t("prefill.keep", answer=describe(q, code, last_year)), "o:keep")
             )
         options += [_action(name) for name in NAV]
-        text = render(
-            "question.j2",
-            last_year=describe(q, code, last_year) if last_year and not current else None,
-            k=q.position(code),
-            n=len(q),
-            criterion=q.criterion(code),
-            spec=spec,
-            items=spec.indicator.items,
+        last = describe(q, code, last_year) if last_year and not current else None
+        if last is None and current is None:  # a question not answered yet reads the same always
+            if code not in q.texts:
+                q.texts[code] = _question_text(q, code)
+            return ctx.prompt(q.texts[code], options)
+        text = _question_text(
+            q,
+            code,
+            last_year=last,
             current=describe(q, code, current) if current else None,
-            evidence=records[code].evidence if code in records else "",
+            evidence=record.evidence if record is not None else "",
         )
         return ctx.prompt(text, options)
 
@@ -489,6 +491,27 @@ class Ask(Screen):
             replace_previous=from_button,
         )
         return [saved, await show(ctx, "evidence", code=code)]
+
+
+def _question_text(
+    q: Questionnaire,
+    code: str,
+    last_year: str | None = None,
+    current: str | None = None,
+    evidence: str = "",
+) -> str:
+    spec = q.specs[code]
+    return render(
+        "question.j2",
+        last_year=last_year,
+        k=q.position(code),
+        n=len(q),
+        criterion=q.criterion(code),
+        spec=spec,
+        items=spec.indicator.items,
+        current=current,
+        evidence=evidence,
+    )
 
 
 def _prefilled(q: Questionnaire, code: str, records: dict[str, AnswerRecord]) -> Answer | None:

@@ -18,6 +18,8 @@ from rubric.model import Applicability, Criterion, Framework, Kind
 from rubric.scoring import Result, evaluate
 from storage.base import AnswerRecord, Unit
 
+DECODED_KEPT = 20_000  # distinct (code, stored value) pairs kept decoded per questionnaire
+
 
 @dataclass(frozen=True)
 class Questionnaire:
@@ -69,14 +71,39 @@ class Questionnaire:
         """
         answers: dict[str, Answer] = {code: NotApplicable() for code in self.not_applicable}
         for code, record in records.items():
-            spec = self.specs.get(code)
-            if spec is None or record.value is None:
-                continue
-            try:
-                answers[code] = parse_answer(spec, record.value)
-            except AnswerError:
-                continue  # a value the rubric no longer accepts counts as unanswered
+            answer = self.decode_one(code, record.value)
+            if answer is not None:
+                answers[code] = answer
         return answers
+
+    def decode_one(self, code: str, value: str | None) -> Answer | None:
+        """The stored `value` of `code` as a rubric answer; None when unanswered, not asked, or
+        no longer accepted by the rubric (then it counts as unanswered).
+
+        Every turn decodes the assessment's answers to find where to go next; the same stored
+        values recur across units (scores 0..10), so decoded answers (immutable) are kept.
+        """
+        if value is None or code not in self.specs:
+            return None
+        key = (code, value)
+        if key not in self._decoded:
+            if len(self._decoded) >= DECODED_KEPT:
+                self._decoded.clear()
+            try:
+                self._decoded[key] = parse_answer(self.specs[code], value)
+            except AnswerError:
+                self._decoded[key] = None
+        return self._decoded[key]
+
+    @cached_property
+    def _decoded(self) -> dict[tuple[str, str], Answer | None]:
+        return {}
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """Rendered texts of this questionnaire that depend on nothing else (the question of a
+        code not answered yet): rendered once, shown on every turn that reaches the code."""
+        return {}
 
     def unanswered(self, answers: Mapping[str, Answer]) -> list[str]:
         return [code for code in self.codes if code not in answers]

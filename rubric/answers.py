@@ -12,6 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from rubric.model import AnswerKind, Applicability, Framework, Indicator, Item, Kind
@@ -279,5 +280,19 @@ def fold(text: str) -> str:
     People on phones without a Vietnamese keyboard type commands without accents; matching the
     folded forms accepts both.
     """
+    if len(text) <= FOLD_CACHED_CHARS:
+        return _fold_short(text)
+    return _fold(text)
+
+
+FOLD_CACHED_CHARS = 64  # labels and typed words recur every turn: kept folded; long text is not
+
+
+@lru_cache(maxsize=8192)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", normalise(text).replace("đ", "d"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -6,6 +6,7 @@ wording can be fixed (or a province's usage adopted) without touching logic.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -43,19 +44,36 @@ def _compiled(key: str) -> jinja2.Template:
 def t(key: str, /, **params: Any) -> str:
     """The short message `key` of the catalogue, rendered with `params`.
 
-    Most messages have no placeholder: those are returned as written, without jinja2 (every
-    turn of the chat asks for a dozen of them).
+    Most messages have no placeholder, and most others only substitute names ("{{ code }}"):
+    those are put together without jinja2 (every turn of the chat asks for a dozen messages,
+    and a jinja2 render costs more than the rest of such a message's work).
     """
-    plain = _plain(key)
-    if plain is not None:
-        return plain
-    return _compiled(key).render(**params).strip()
+    parts = _parts(key)
+    if parts is None:
+        return _compiled(key).render(**params).strip()
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        text = "".join(part if n % 2 == 0 else str(params[part]) for n, part in enumerate(parts))
+    except KeyError as missing:  # as jinja2's StrictUndefined would
+        raise jinja2.UndefinedError(f"{missing.args[0]!r} is undefined in {key!r}") from None
+    return text.strip()
+
+
+_NAME = re.compile(r"\{\{\s*([A-Za-z_]\w*)\s*\}\}")
 
 
 @cache
-def _plain(key: str) -> str | None:
+def _parts(key: str) -> tuple[str, ...] | None:
+    """The message as text and placeholder names alternating, or None when it needs jinja2
+    (filters, conditions, loops)."""
     text = _catalogue()[key]
-    return None if "{" in text else text.strip()
+    parts = tuple(_NAME.split(text))
+    if any("{" in part for part in parts[::2]):
+        return None
+    if len(parts) == 1:
+        return (text.strip(),)
+    return parts
 
 
 def render(name: str, /, **params: Any) -> str:
