@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,7 @@ _PERSON_COLS = _columns(Person)
 _INVITE_COLS = _columns(Invite)
 _ASSESSMENT_COLS = _columns(Assessment)
 _ATTACHMENT_COLS = _columns(Attachment)
+_ANSWER_COLS = _columns(AnswerRecord)
 
 
 # --- time and JSON ----------------------------------------------------------------------------
@@ -230,13 +231,15 @@ class SqliteTransaction:
         staff and leaders saw must stay what it was); else mark the assessment as changed (one
         statement when it is editable, the common case)."""
         self._answers.pop(assessment_id, None)
-        self._assessments.pop(assessment_id, None)
+        stamp = now()
         changed = await self._run(
             "UPDATE assessments SET updated_at = ? WHERE id = ? AND status IN (?, ?)",
-            (now(), assessment_id, *EDITABLE),
+            (stamp, assessment_id, *EDITABLE),
         )
         if changed:
+            self._restamp(assessment_id, stamp)
             return
+        self._assessments.pop(assessment_id, None)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
             raise NotFound(f"no assessment {assessment_id}")
@@ -252,6 +255,14 @@ class SqliteTransaction:
         )
         if not changed:
             raise NotFound(f"no assessment {assessment_id}")
+
+    def _restamp(self, assessment_id: int, stamp: str, **changes: Any) -> None:
+        """Bring the assessment read earlier in this transaction up to date with a change
+        written just now (its new stamp and `changes`), instead of reading it again."""
+        known = self._assessments.get(assessment_id)
+        if known is not None:
+            updated = replace(known, updated_at=from_text(stamp), **changes)
+            self._assessments[assessment_id] = updated
 
     # --- updates and people -----------------------------------------------------------------
 
@@ -441,7 +452,14 @@ class SqliteTransaction:
         return _assessment(row)
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None:
-        await self._touch(assessment_id, "cursor = ?", (code,))
+        stamp = now()
+        changed = await self._run(
+            "UPDATE assessments SET cursor = ?, updated_at = ? WHERE id = ?",
+            (code, stamp, assessment_id),
+        )
+        if not changed:
+            raise NotFound(f"no assessment {assessment_id}")
+        self._restamp(assessment_id, stamp, cursor=code)
 
     async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
         if status == "submitted":
@@ -538,22 +556,24 @@ class SqliteTransaction:
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
         if assessment_id not in self._answers:
             rows = await self._all(
-                "SELECT code, value, evidence, answered_by, answered_at, prefill, prefill_evidence"
-                " FROM answers WHERE assessment_id = ? ORDER BY code",
+                f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
                 (assessment_id,),
             )
             self._answers[assessment_id] = {row["code"]: _answer(row) for row in rows}
         return dict(self._answers[assessment_id])
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
+        known = self._answers.get(assessment_id)
         await self._editable(assessment_id)
-        await self._run(
+        row = await self._returning(
             "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
             " value = excluded.value, answered_by = excluded.answered_by,"
-            " answered_at = excluded.answered_at",
+            f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}",
             (assessment_id, code, value, person_id, now()),
         )
+        if known is not None:  # the answers read before, with this one as it now stands
+            self._answers[assessment_id] = dict(sorted({**known, code: _answer(row)}.items()))
 
     async def append_evidence(
         self, assessment_id: int, code: str, text: str, person_id: int
