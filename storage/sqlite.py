@@ -37,6 +37,7 @@ from storage.base import (
     Unit,
 )
 from storage.migrate import apply_migrations
+from storage.rowcache import RowCache
 
 MEMORY = ":memory:"
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -184,15 +185,16 @@ class SqliteTransaction:
     waits for the disk, runs in a worker thread (see `SqliteRepository`).
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, cache: RowCache | None = None) -> None:
         self._connection: sqlite3.Connection | None = conn
-        # Rows read earlier in this transaction: a turn asks for its unit, assessment and
-        # answers several times, and each write below drops what it changes. Only within one
-        # transaction, so another process (or a later turn) never sees a stale row.
-        self._units: dict[int, Unit | None] = {}
-        self._assessments: dict[int, Assessment | None] = {}
-        self._answers: dict[int, dict[str, AnswerRecord]] = {}
-        self._memberships: dict[int, list[Membership]] = {}
+        # Rows already read (see storage.rowcache): each write below updates or drops what it
+        # changes, so a read here is what the database holds.
+        kept = cache if cache is not None else RowCache()
+        self._people = kept.people
+        self._units = kept.units
+        self._assessments = kept.assessments
+        self._answers = kept.answers
+        self._memberships = kept.memberships
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -230,7 +232,7 @@ class SqliteTransaction:
         """Refuse a change to the answers of a submitted or approved assessment (the report
         staff and leaders saw must stay what it was); else mark the assessment as changed (one
         statement when it is editable, the common case)."""
-        self._answers.pop(assessment_id, None)
+        self._answers.pop(assessment_id)
         stamp = now()
         changed = await self._run(
             "UPDATE assessments SET updated_at = ? WHERE id = ? AND status IN (?, ?)",
@@ -239,7 +241,7 @@ class SqliteTransaction:
         if changed:
             self._restamp(assessment_id, stamp)
             return
-        self._assessments.pop(assessment_id, None)
+        self._assessments.pop(assessment_id)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
             raise NotFound(f"no assessment {assessment_id}")
@@ -248,7 +250,7 @@ class SqliteTransaction:
     async def _touch(self, assessment_id: int, sets: str = "", params: Params = ()) -> None:
         """Mark the assessment as changed now, with the other assignments `sets` (column names
         written here, never from input); NotFound when there is no such assessment."""
-        self._assessments.pop(assessment_id, None)
+        self._assessments.pop(assessment_id)
         changed = await self._run(
             f"UPDATE assessments SET {sets}{', ' if sets else ''}updated_at = ? WHERE id = ?",
             (*params, now(), assessment_id),
@@ -275,19 +277,24 @@ class SqliteTransaction:
         return changed == 1
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
-        known = await self._one(
-            f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?",
-            (channel, channel_user_id),
-        )
-        if known is not None and known["display_name"] == display_name:
-            return _person(known)  # every turn: a read, not a write
-        row = await self._returning(
-            "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
-            f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
-            (channel, channel_user_id, display_name, now()),
-        )
-        return _person(row)
+        key = (channel, channel_user_id)
+        known = self._people.get(key)
+        if known is None:
+            row = await self._one(
+                f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?",
+                key,
+            )
+            known = None if row is None else _person(row)
+        if known is None or known.display_name != display_name:
+            row = await self._returning(
+                "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+                f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
+                (channel, channel_user_id, display_name, now()),
+            )
+            known = _person(row)
+        self._people[key] = known  # every turn asks: a read (usually from memory), not a write
+        return known
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
@@ -330,7 +337,9 @@ class SqliteTransaction:
             f" RETURNING {_UNIT_COLS}",
             (name, kind, level, now()),
         )
-        return _unit(row)
+        unit = _unit(row)
+        self._units.pop(unit.id)
+        return unit
 
     async def get_unit(self, unit_id: int) -> Unit | None:
         if unit_id not in self._units:
@@ -346,7 +355,7 @@ class SqliteTransaction:
             assignments = ", ".join(f"{name} = ?" for name in fields)
             sql = f"UPDATE units SET {assignments} WHERE id = ?"
             values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
-            self._units.pop(unit_id, None)
+            self._units.pop(unit_id)
             await self._run(sql, (*values, unit_id))
         unit = await self.get_unit(unit_id)
         if unit is None:
@@ -365,7 +374,7 @@ class SqliteTransaction:
         return [_unit(row) for row in rows]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
-        self._memberships.pop(person_id, None)
+        self._memberships.pop(person_id)
         await self._run(
             "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (unit_id, person_id) DO UPDATE SET role = excluded.role",
@@ -449,7 +458,10 @@ class SqliteTransaction:
             f" VALUES (?, ?, ?, 'draft', ?, ?) RETURNING {_ASSESSMENT_COLS}",
             (unit_id, framework_id, year, stamp, stamp),
         )
-        return _assessment(row)
+        assessment = _assessment(row)
+        self._assessments.pop(assessment.id)
+        self._answers.pop(assessment.id)
+        return assessment
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None:
         stamp = now()
@@ -738,6 +750,8 @@ class SqliteRepository:
         self._closed = False
         self._waiting: list[asyncio.Future[None]] = []  # released, waiting for their commit
         self._committer: asyncio.Task[None] | None = None
+        self._cache = RowCache()
+        self._data_version: int | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: str = "FULL") -> SqliteRepository:
@@ -760,13 +774,15 @@ class SqliteRepository:
                 raise StorageError("the repository is closed")
             if not self._conn.in_transaction:
                 self._conn.execute("BEGIN IMMEDIATE")
+                self._check_cache()
             self._conn.execute("SAVEPOINT tx")
-            tx = SqliteTransaction(self._conn)
+            tx = SqliteTransaction(self._conn, self._cache)
             try:
                 yield tx
             except BaseException:
                 self._conn.execute("ROLLBACK TO tx")
                 self._conn.execute("RELEASE tx")
+                self._cache.clear()  # it may hold what was just undone
                 raise
             finally:
                 tx.end()
@@ -787,6 +803,7 @@ class SqliteRepository:
             try:
                 await asyncio.to_thread(self._conn.execute, "COMMIT")
             except BaseException as exc:
+                self._cache.clear()
                 with contextlib.suppress(sqlite3.Error):
                     self._conn.execute("ROLLBACK")
                 _settle(batch, StorageError(f"commit failed: {exc}"))
@@ -794,6 +811,14 @@ class SqliteRepository:
                     raise
             else:
                 _settle(batch, None)
+
+    def _check_cache(self) -> None:
+        """Drop the kept rows if another connection has committed since we last looked (the
+        write lock is ours now: nobody else can commit until our COMMIT)."""
+        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+        if version != self._data_version:
+            self._cache.clear()
+            self._data_version = version
 
     async def close(self) -> None:
         """Wait for running transactions and their commit, then close; closing twice is

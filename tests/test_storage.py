@@ -413,3 +413,83 @@ async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository)
         "125/QĐ-UBND",
         date(2024, 1, 20),
     )
+
+
+# --- rows kept between transactions (storage.rowcache) ------------------------------------------
+
+
+async def test_a_change_committed_by_another_process_is_seen_at_once(
+    repo: SqliteRepository, db_path: Path
+) -> None:
+    """Rows read before are kept in memory; another connection's commit must not be hidden."""
+    unit, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:  # read everything a turn reads: now kept
+        await tx.put_answer(assessment.id, "1a", "7", person.id)
+        assert (await tx.answers(assessment.id))["1a"].value == "7"
+        assert (await tx.get_unit(unit.id)) is not None
+        assert [m.unit_id for m in await tx.memberships(person.id)] == []
+    with sqlite3.connect(db_path) as other:  # e.g. a second process on the same file
+        other.execute("UPDATE answers SET value = '3' WHERE code = '1a'")
+        other.execute("UPDATE units SET name = 'Tên mới' WHERE id = ?", (unit.id,))
+        other.execute("UPDATE assessments SET status = 'submitted' WHERE id = ?", (assessment.id,))
+        other.execute(
+            "INSERT INTO memberships (unit_id, person_id, role, created_at)"
+            " VALUES (?, ?, 'staff', '2024-01-01T00:00:00+00:00')",
+            (unit.id, person.id),
+        )
+    async with repo.transaction() as tx:
+        assert (await tx.answers(assessment.id))["1a"].value == "3"
+        assert (await tx.get_unit(unit.id)).name == "Tên mới"  # type: ignore[union-attr]
+        assert (await tx.get_assessment_by_id(assessment.id)).status == "submitted"  # type: ignore[union-attr]
+        assert [m.unit_id for m in await tx.memberships(person.id)] == [unit.id]
+        with pytest.raises(ConstraintError):  # the guard reads the database, not memory
+            await tx.put_answer(assessment.id, "1a", "9", person.id)
+
+
+async def test_a_rolled_back_transaction_leaves_no_kept_row_behind(repo: SqliteRepository) -> None:
+    unit, person, assessment = await _seeded(repo)
+    with pytest.raises(RuntimeError):
+        async with repo.transaction() as tx:
+            await tx.answers(assessment.id)
+            await tx.put_answer(assessment.id, "1a", "7", person.id)
+            await tx.update_unit(unit.id, {"name": "Tên tạm"})
+            assert (await tx.get_unit(unit.id)).name == "Tên tạm"  # type: ignore[union-attr]
+            assert (await tx.answers(assessment.id))["1a"].value == "7"
+            raise RuntimeError("the turn failed")
+    async with repo.transaction() as tx:
+        assert await tx.answers(assessment.id) == {}
+        assert (await tx.get_unit(unit.id)).name == "Trường THCS Kim Đồng"  # type: ignore[union-attr]
+
+
+async def test_kept_rows_follow_this_process_writes(repo: SqliteRepository) -> None:
+    """What a transaction writes, the next one reads back, from memory or not."""
+    unit, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.answers(assessment.id)
+        await tx.get_assessment_by_id(assessment.id)
+        await tx.put_answer(assessment.id, "1a", "7", person.id)
+        await tx.append_evidence(assessment.id, "1a", "Quyết định số 12", person.id)
+        await tx.set_cursor(assessment.id, "1a")
+        await tx.add_membership(unit.id, person.id, "leader")
+        renamed = await tx.upsert_person("console", "lan", "Lan (kế toán)")
+    async with repo.transaction() as tx:
+        record = (await tx.answers(assessment.id))["1a"]
+        assert (record.value, record.evidence) == ("7", "Quyết định số 12")
+        assert (await tx.get_assessment_by_id(assessment.id)).cursor == "1a"  # type: ignore[union-attr]
+        assert [(m.unit_id, m.role) for m in await tx.memberships(person.id)] == [
+            (unit.id, "leader")
+        ]
+        assert (await tx.upsert_person("console", "lan", "Lan (kế toán)")) == renamed
+        await tx.record_submission(assessment.id, person.id, date(2024, 3, 1), None)
+    async with repo.transaction() as tx:
+        assert (await tx.get_assessment_by_id(assessment.id)).status == "submitted"  # type: ignore[union-attr]
+
+
+def test_the_row_cache_keeps_only_the_most_recently_used() -> None:
+    from storage.rowcache import Lru
+
+    kept: Lru[int, str] = Lru(size=2)
+    kept[1], kept[2] = "một", "hai"
+    assert kept[1] == "một"  # 1 is now the most recent
+    kept[3] = "ba"
+    assert 2 not in kept and kept.get(1) == "một" and kept.get(3) == "ba" and len(kept) == 2
