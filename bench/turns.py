@@ -1,21 +1,36 @@
 """Turns per second and latency of one answer through the real python-telegram-bot Application.
 
-    python -m bench.turns [--units 100 1000 10000] [--turns 3000]
+    python -m bench.turns [--units 100 1000 10000] [--turns 3000] [--people 1 32]
+                          [--rate 3000] [--session 4]
 
-Each turn is one typed message (a score, then "xong" to leave the evidence step) handed to
-`Application.process_update`, through the adapter and the engine, with its durable SQLite commit
-(WAL, synchronous=FULL) and the replies encoded for the Bot API (answered in-process).
+A turn is one typed message handed to `Application.process_update` (the Update decoded from
+the Bot API's JSON first, as the updater does), through the adapter and the engine, with its
+durable SQLite commit (WAL, synchronous=FULL) and the replies encoded for the Bot API
+(answered in-process). People answer in sittings: a valid score (0–3, within every TT 22
+maximum), then "xong" to leave the evidence step, `--session` questions in a row, then the
+next person's chat. Each chat answers at most 16 of its 17 questions.
+
+Two measures per number of open assessments:
+- closed loop: `--people` people at once, each sending the next message as soon as the reply
+  is out: the most turns per second the process does (latency is then mostly waiting);
+- open loop: messages arrive at `--rate` per second whether or not earlier ones are done
+  (how a busy day looks to the server); latency counts from the moment a message arrived, so a
+  process that falls behind shows it in p99.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import tempfile
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from telegram import Update
 from telegram.ext import AIORateLimiter
@@ -25,8 +40,82 @@ from bot.telegram_adapter import build_application
 from conversations.engine import Engine
 from conversations.settings import Settings
 
+MAX_TURNS_PER_CHAT = 32  # 16 answers: never the 17th, which would end the questionnaire
 
-async def run(units: int, turns: int, folder: Path, concurrency: int = 32) -> str:
+
+@dataclass
+class Workload:
+    """Which chat says what next: sittings of `session` answers, chat after chat."""
+
+    units: int
+    session: int
+    app: Any
+    step: dict[int, int] = field(default_factory=dict)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(10_000_000))
+    latencies: list[float] = field(default_factory=list)
+
+    async def turn(self, chat: int, arrived: float | None = None) -> bool:
+        """One message of `chat`; True while its sitting goes on."""
+        step = self.step.get(chat, 0)
+        self.step[chat] = step + 1
+        text = random.choice("0123") if step % 2 == 0 else "xong"
+        began = time.perf_counter() if arrived is None else arrived
+        await self.app.process_update(
+            Update.de_json(update(next(self.ids), chat, text), self.app.bot)
+        )
+        self.latencies.append(time.perf_counter() - began)
+        return (step + 1) % (2 * self.session) != 0
+
+
+async def closed_loop(work: Workload, turns: int, people: int) -> float:
+    """`people` at once, each on their own chats; the seconds it took."""
+    chats = deque(range(1, work.units + 1))
+
+    async def person(count: int) -> None:
+        chat = chats.popleft()
+        for _ in range(count):
+            if not await work.turn(chat):
+                chats.append(chat)
+                chat = chats.popleft()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(person(turns // people) for _ in range(people)))
+    return time.perf_counter() - start
+
+
+async def open_loop(work: Workload, turns: int, rate: float) -> float:
+    """`turns` messages arriving `rate` per second, each to a chat not busy with the previous
+    one (a sitting goes on in the same chat); the seconds it took."""
+    idle = deque(range(1, work.units + 1))
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def arrive(chat: int, at: float) -> None:
+        if await work.turn(chat, arrived=at):
+            idle.appendleft(chat)  # the same person types the next answer
+        else:
+            idle.append(chat)
+
+    start = time.perf_counter()
+    for n in range(turns):
+        due = start + n / rate
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        while not idle:  # every chat busy: only with very few units
+            await asyncio.sleep(0)
+        task = asyncio.create_task(arrive(idle.popleft(), due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    while tasks:
+        await asyncio.gather(*list(tasks))
+    return time.perf_counter() - start
+
+
+async def run(
+    units: int, turns: int, folder: Path, people: int, rate: float | None, session: int
+) -> str:
+    if turns > units * MAX_TURNS_PER_CHAT:
+        raise SystemExit(f"--turns {turns}: at most {units * MAX_TURNS_PER_CHAT} for {units} units")
     repo = await repository(folder / f"turns-{units}.sqlite3")
     engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
     await seed_units(repo, units)
@@ -37,45 +126,33 @@ async def run(units: int, turns: int, folder: Path, concurrency: int = 32) -> st
         get_updates_request=CannedRequest(),
         rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
     )
-    latencies: list[float] = []
-    step = {n: 0 for n in range(1, units + 1)}
-    ids = iter(range(10_000_000, 10_000_000 + turns))
-
-    async def person(chats: list[int], count: int) -> None:
-        """One stream of turns; each chat belongs to one stream, so its turns stay in order."""
-        for _ in range(count):
-            chat = random.choice(chats)
-            text = "8" if step[chat] % 2 == 0 else "xong"
-            step[chat] += 1
-            item = Update.de_json(update(next(ids), chat, text), app.bot)
-            began = time.perf_counter()
-            await app.process_update(item)
-            latencies.append(time.perf_counter() - began)
-
-    streams = min(concurrency, units)
+    work = Workload(units, session, app)
     async with app:
-        start = time.perf_counter()
-        await asyncio.gather(
-            *(
-                person(list(range(s + 1, units + 1, streams)), turns // streams)
-                for s in range(streams)
-            )
-        )
-        seconds = time.perf_counter() - start
+        if rate is None:
+            seconds = await closed_loop(work, turns, min(people, units))
+            how = f"{min(people, units)} people at once"
+        else:
+            seconds = await open_loop(work, turns, rate)
+            how = f"arriving {rate:,.0f}/s"
     await repo.close()
-    return f"{units:>6} open assessments, {streams} at once: {summary(latencies, seconds)}"
+    return f"{units:>6} open assessments, {how}: {summary(work.latencies, seconds)}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--turns", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 32])
+    parser.add_argument("--rate", type=float, nargs="*", default=[3000])
+    parser.add_argument("--session", type=int, default=4, help="answers per sitting")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
         for units in args.units:
-            for concurrency in args.concurrency:
-                result = asyncio.run(run(units, args.turns, Path(folder), concurrency))
+            runs = [(people, None) for people in args.people] + [(0, r) for r in args.rate]
+            for people, rate in runs:
+                result = asyncio.run(
+                    run(units, args.turns, Path(folder), people, rate, args.session)
+                )
                 print(result, flush=True)
 
 

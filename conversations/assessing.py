@@ -48,8 +48,15 @@ from templates.report import (
 from templates.text import render, t
 
 
+@cache
 def _action(name: str) -> Option:
     return Option(t(f"action.{name}"), f"a:{name}", ChoiceKind.ACTION, t(f"word.{name}"))
+
+
+@cache
+def _scores(maximum: int) -> tuple[Option, ...]:
+    """The score buttons, highest first."""
+    return tuple(Option(str(n), f"s:{n}", ChoiceKind.SCORE) for n in range(maximum, -1, -1))
 
 
 def default_year(today: date) -> int:
@@ -419,9 +426,7 @@ class Ask(Screen):
         current = q.decode_one(code, record.value) if record is not None else None
         options: list[Option] = []
         if spec.answer is AnswerKind.SCORE:
-            options += [
-                Option(str(n), f"s:{n}", ChoiceKind.SCORE) for n in range(spec.maximum or 0, -1, -1)
-            ]
+            options += _scores(spec.maximum or 0)
         elif spec.answer is AnswerKind.YES_NO:
             options += [
                 Option(t("answer_choice.yes"), "o:yes"),
