@@ -14,13 +14,15 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.textrender import split_text
-from conversations.events import Choice, Reply
+from conversations.events import ChoiceKind, Reply
 from templates.text import t
 
 MESSAGE_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024
 SCORES_PER_ROW = 6
 SHORT_LABEL = 14  # labels up to this length sit two to a row
+
+Pair = tuple[str, str]  # a button's label and its callback data (the engine's token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,16 +42,22 @@ def messages(reply: Reply, limit: int = MESSAGE_LIMIT) -> list[Outgoing]:
 
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     """Scores in rows of six, word choices one or two to a row, navigation last."""
-    rows: list[Sequence[Choice]] = []
-    rows += _rows(reply.scores, SCORES_PER_ROW)
-    options = reply.options
-    rows += _rows(options, 2 if all(len(c.label) <= SHORT_LABEL for c in options) else 1)
-    rows += _rows(reply.actions, 3 if len(reply.actions) > 4 else 2)
-    return ChoiceKeyboard([[(c.label, c.token) for c in row] for row in rows]) if rows else None
+    if not reply.choices:
+        return None
+    scores: list[Pair] = []
+    options: list[Pair] = []
+    actions: list[Pair] = []
+    kinds = {ChoiceKind.SCORE: scores, ChoiceKind.OPTION: options, ChoiceKind.ACTION: actions}
+    for choice in reply.choices:  # one pass: Reply.scores/options/actions would make three
+        kinds[choice.kind].append((choice.label, choice.token))
+    rows = _rows(scores, SCORES_PER_ROW)
+    rows += _rows(options, 2 if all(len(label) <= SHORT_LABEL for label, _ in options) else 1)
+    rows += _rows(actions, 3 if len(actions) > 4 else 2)
+    return ChoiceKeyboard(rows)
 
 
-def _rows(choices: Sequence[Choice], per_row: int) -> list[Sequence[Choice]]:
-    return [choices[i : i + per_row] for i in range(0, len(choices), per_row)]
+def _rows(pairs: list[Pair], per_row: int) -> list[tuple[Pair, ...]]:
+    return [tuple(pairs[i : i + per_row]) for i in range(0, len(pairs), per_row)]
 
 
 Buttons = tuple[tuple[InlineKeyboardButton, ...], ...]
@@ -69,7 +77,7 @@ class ChoiceKeyboard(InlineKeyboardMarkup):
 
     __slots__ = ("_buttons", "_pairs")
 
-    def __init__(self, rows: Sequence[Sequence[tuple[str, str]]]) -> None:
+    def __init__(self, rows: Sequence[Sequence[Pair]]) -> None:
         super().__init__(())  # a frozen markup, its buttons (none yet) set through the setter
         self._pairs = tuple(tuple(row) for row in rows)
         self._buttons: Buttons | None = None  # built when first read
