@@ -210,9 +210,19 @@ def dedup_key(update: Update) -> str:
     """The key under which the engine recognises a redelivered update.
 
     Update ids restart from 1 on a new Bot API server (a local server, a test server), so the id
-    alone could make a new update look like an old one. A redelivery repeats the whole update,
-    so the id plus a digest of its content tells the two apart.
+    alone could make a new update look like an old one; a redelivery repeats the whole update.
+    So the key is Telegram's own identity of what the update carries, which no server renumbers:
+    a new message by its chat, id and date (and edit date, when there is one), a pressed button by
+    its callback query's id. Any other update: its id and a digest of all of its content.
     """
+    query = update.callback_query
+    if query is not None:
+        return f"q:{query.id}"
+    message = update.message
+    if message is not None:
+        key = f"m:{message.chat.id}:{message.message_id}:{int(message.date.timestamp())}"
+        edited = message.edit_date
+        return key if edited is None else f"{key}:{int(edited.timestamp())}"
     content = json.dumps(update.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
     digest = hashlib.blake2b(content.encode(), digest_size=10).hexdigest()
     return f"{update.update_id}:{digest}"

@@ -9,6 +9,7 @@ Application directly, fetched by long polling, and posted to the webhook endpoin
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import logging
 import os
@@ -24,8 +25,9 @@ from typing import Any
 import aiohttp
 import docx
 import pytest
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import AIORateLimiter
+from telegram.request._requestparameter import RequestParameter
 
 from bot.logsafe import RedactingFilter
 from bot.telegram_adapter import (
@@ -33,6 +35,7 @@ from bot.telegram_adapter import (
     App,
     api_urls,
     build_application,
+    dedup_key,
     download_attachment,
     running,
 )
@@ -243,6 +246,32 @@ def test_long_texts_are_split_on_paragraphs_with_the_keyboard_last() -> None:
     assert [p.keyboard is not None for p in parts] == [False] * (len(parts) - 1) + [True]
 
 
+def test_the_keyboard_is_sent_as_the_same_json_as_ptbs_own_markup() -> None:
+    """The keyboard writes its JSON directly: the very bytes PTB's buttons would have given."""
+    choices = (
+        *(Choice(str(n), f"ab12cd.s:{n}", ChoiceKind.SCORE) for n in range(10, -1, -1)),
+        Choice('Có "đủ" \\ minh chứng 😀', "ab12cd.o:1"),
+        Choice("Không", "ab12cd.o:2"),
+        *(Choice(label, f"ab12cd.a:{n}", ChoiceKind.ACTION) for n, label in enumerate("◀⏭📋⏸✔")),
+    )
+    [part] = messages(Reply("Câu 1a", choices=choices))
+    markup = part.keyboard
+    assert markup is not None
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.token) for c in choices]
+    rows = [buttons[0:6], buttons[6:11], buttons[11:12], buttons[12:13], buttons[13:16]]
+    plain = InlineKeyboardMarkup([*rows, buttons[16:]])  # a long word choice: one to a row
+    json_value = RequestParameter.from_input("reply_markup", plain).json_value
+    assert RequestParameter.from_input("reply_markup", markup).json_value == json_value
+    # …and it is an InlineKeyboardMarkup like any other: buttons, equality, hash, copies.
+    assert markup == plain and plain == markup and hash(markup) == hash(plain)
+    assert markup.inline_keyboard == plain.inline_keyboard
+    assert markup.inline_keyboard[0][0].callback_data == "ab12cd.s:10"
+    assert RequestParameter.from_input("reply_markup", markup).json_value == json_value
+    assert copy.deepcopy(markup) == plain
+    with pytest.raises(AttributeError):
+        markup.inline_keyboard = ()  # frozen, as PTB's objects are
+
+
 def test_api_base_url_is_accepted_with_or_without_bot_suffix() -> None:
     assert api_urls("http://127.0.0.1:8081") == (
         "http://127.0.0.1:8081/bot",
@@ -376,6 +405,55 @@ async def test_a_button_without_its_message_is_still_answered(tg: Harness) -> No
     del press["callback_query"]["message"]  # too old for Telegram to send it back
     await tg.send(press)
     assert "1/17" in lan.keyboard_message()["text"]
+
+
+async def test_a_redelivered_update_is_ignored_but_a_new_server_reusing_its_id_is_not(
+    tg: Harness,
+) -> None:
+    """Telegram redelivers what was not acknowledged; a new Bot API server numbers from 1 again."""
+    lan = PhoneUser(tg.api, 512, "Lan")
+    first = lan.text("/start")
+    await tg.send(first)
+    shown = len(lan.screen)
+    assert shown >= 1
+    await tg.send(copy.deepcopy(first))  # the exact same update, delivered again
+    assert len(lan.screen) == shown
+    again = lan.text("/trogiup")  # a new message that a new server gave the same update id
+    again["update_id"] = first["update_id"]
+    await tg.send(again)
+    assert len(lan.screen) > shown
+
+    press = copy.deepcopy(lan.press("Đăng ký đơn vị mới"))  # as sent, before the edits
+    await tg.send(copy.deepcopy(press))
+    shown, calls = len(lan.screen), len(tg.api.calls)
+    await tg.send(press)  # the same button press, delivered again
+    assert len(lan.screen) == shown  # only its (blank) toast is answered again
+    assert all("text" not in params for _, params in tg.api.calls[calls:])
+    other = lan.press_data(press["callback_query"]["data"], press["callback_query"]["message"])
+    other["update_id"] = press["update_id"]  # the button pressed again, under a reused update id
+    await tg.send(other)
+    assert "nút cũ không còn dùng được" in lan.last_texts(2)  # a new press: answered as stale
+
+
+def test_the_dedup_key_is_telegrams_identity_of_the_content() -> None:
+    lan = PhoneUser(FakeBotApi(), 513, "Lan")
+    message = lan.text("8")
+    key = dedup_key(Update.de_json(message, None))
+    assert key == f"m:513:{message['message']['message_id']}:{message['message']['date']}"
+    renumbered = copy.deepcopy(message)
+    renumbered["update_id"] = 1
+    assert dedup_key(Update.de_json(renumbered, None)) == key
+    edited = copy.deepcopy(message)
+    edited["message"]["edit_date"] = message["message"]["date"] + 5
+    assert dedup_key(Update.de_json(edited, None)) == f"{key}:{message['message']['date'] + 5}"
+    press = lan.press_data("t.s:8", message["message"])
+    assert dedup_key(Update.de_json(press, None)) == f"q:{press['callback_query']['id']}"
+    # Other kinds (an edit, a channel post…): the update id and a digest of the whole update.
+    edit = {"update_id": 7, "edited_message": {**edited["message"], "text": "9"}}
+    other = dedup_key(Update.de_json(edit, None))
+    assert other.startswith("7:") and len(other) == 22
+    edit["edited_message"]["text"] = "10"
+    assert dedup_key(Update.de_json(edit, None)) != other
 
 
 async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> None:
