@@ -36,6 +36,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.chatlocks import ChatLocks
+from bot.telegram_bot import ConversationBot
 from bot.telegram_render import Outgoing, caption_and_rest, coalesce, messages
 from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, secret_matches
@@ -49,6 +50,8 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
 WEBHOOK_PATH = "/telegram"
+DEFAULT_API = "https://api.telegram.org/bot"
+DEFAULT_FILES = "https://api.telegram.org/file/bot"
 POLL_INTERVAL = 0.1  # a server that answers an empty poll at once is not asked 1,000 times/s
 UPLOAD_TIMEOUT = 60.0  # seconds for a report upload on a slow connection
 
@@ -83,19 +86,20 @@ def build_application(
     `on_refused` is called when Telegram refuses the token while polling (revoked in
     @BotFather): polling cannot go on, and the service stops rather than run deaf.
     """
-    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder()
-        .token(token)
-        .request(request or RetryingRequest(connection_pool_size=16))
-        .get_updates_request(
+    urls = api_urls(api_base_url) or (DEFAULT_API, DEFAULT_FILES)
+    bot = ConversationBot(
+        token,
+        base_url=urls[0],
+        base_file_url=urls[1],
+        request=request or RetryingRequest(connection_pool_size=16),
+        get_updates_request=(
             get_updates_request or RetryingRequest(attempts=1, on_refused=on_refused)
-        )
-        .concurrent_updates(PerChatUpdateProcessor(64))
+        ),
+        rate_limiter=rate_limiter or AIORateLimiter(max_retries=3),
     )
-    urls = api_urls(api_base_url)
-    if urls is not None:
-        builder = builder.base_url(urls[0]).base_file_url(urls[1])
-    builder = builder.rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+    builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+        ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(64))
+    )
     application = builder.build()
     TelegramAdapter(engine).install(application)
     return application
@@ -252,22 +256,23 @@ async def deliver(
     the previous keyboard message of the chat loses its buttons when a new one is sent.
     """
     chat_data = context.chat_data if context.chat_data is not None else {}
+    bot = conversation_bot(context.bot)
     edited = False
     for reply in coalesce(replies):
         parts = messages(reply)
         if pressed is not None and reply.replace_previous and not edited and len(parts) == 1:
-            edited = await _edit(pressed, parts[0])
+            edited = await _edit(bot, pressed, parts[0])
             if edited:
                 _remember_keyboard(chat_data, pressed.message_id, parts[0])
                 continue
         for part in parts:
             if part.keyboard is not None:
-                await _strip(context, chat_id, chat_data.get(_KEYBOARD), pressed)
-            sent = await context.bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
-            _remember_keyboard(chat_data, sent.message_id, part)
+                await _strip(bot, chat_id, chat_data.get(_KEYBOARD), pressed)
+            sent = await bot.send_text(chat_id, part.text, part.keyboard)
+            _remember_keyboard(chat_data, sent, part)
         await _send_files(context, chat_id, reply.files)
     if pressed is not None and not edited:
-        await _quietly(pressed.edit_reply_markup(reply_markup=None))
+        await _quietly(bot.remove_keyboard(pressed.chat_id, pressed.message_id))
 
 
 def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
@@ -277,21 +282,28 @@ def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoin
         del chat_data[_KEYBOARD]
 
 
+def conversation_bot(bot: Bot) -> ConversationBot:
+    """The application's bot, as `build_application` made it."""
+    if not isinstance(bot, ConversationBot):
+        raise TypeError("the Telegram application must be made by build_application")
+    return bot
+
+
 async def _strip(
-    context: Context, chat_id: int, message_id: object, pressed: Message | None
+    bot: ConversationBot, chat_id: int, message_id: object, pressed: Message | None
 ) -> None:
     """Take the buttons off the chat's previous keyboard message."""
     if not isinstance(message_id, int):
         return
     if pressed is not None and message_id == pressed.message_id:
         return  # the pressed message is edited, or stripped once the replies are out
-    await _quietly(context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None))
+    await _quietly(bot.remove_keyboard(chat_id, message_id))
 
 
-async def _edit(pressed: Message, part: Outgoing) -> bool:
+async def _edit(bot: ConversationBot, pressed: Message, part: Outgoing) -> bool:
     """Edit the pressed message into `part`; False when Telegram refuses (then it is sent anew)."""
     try:
-        await pressed.edit_text(part.text, reply_markup=part.keyboard)
+        await bot.edit_text(pressed.chat_id, pressed.message_id, part.text, part.keyboard)
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
             return True
