@@ -47,22 +47,22 @@ class CannedRequest(BaseRequest):
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, *a: Any, **k: Any
     ) -> tuple[int, bytes]:
+        """The server's side costs next to nothing: a real Bot API server is another process
+        (and PTB still decodes the whole answer)."""
         self.calls += 1
         name = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
-        result: object = True
         if "✅ Đã lưu" in str(params.get("text", "")):
             self.confirmed += 1
         if name == "getMe":
-            result = BOT
-        elif name in ("sendMessage", "sendDocument", "editMessageText"):
-            result = {
-                "message_id": next(self._ids),
-                "date": int(time.time()),
-                "chat": {"id": int(str(params.get("chat_id", 1))), "type": "private"},
-                "text": str(params.get("text", "")),
-            }
-        return 200, json.dumps({"ok": True, "result": result}).encode()
+            return 200, json.dumps({"ok": True, "result": BOT}).encode()
+        if name in ("sendMessage", "sendDocument", "editMessageText"):
+            return 200, _SENT % (next(self._ids), int(time.time()), int(str(params["chat_id"])))
+        return 200, b'{"ok":true,"result":true}'
+
+
+# A sent message as Telegram describes it (without the text and keyboard it repeats).
+_SENT = b'{"ok":true,"result":{"message_id":%d,"date":%d,"chat":{"id":%d,"type":"private"}}}'
 
 
 def update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
