@@ -41,6 +41,8 @@ from conversations.engine import Engine
 from conversations.settings import Settings
 
 MAX_TURNS_PER_CHAT = 32  # 16 answers: never the 17th, which would end the questionnaire
+WARM_CHATS = 8  # chats beyond the measured ones that warm the process up first (a server
+# that has run for a while: templates compiled, questionnaires built, code paths taken)
 
 
 @dataclass
@@ -120,7 +122,7 @@ async def run(
         raise SystemExit(f"--turns {turns}: at most {units * MAX_TURNS_PER_CHAT} for {units} units")
     repo = await repository(folder / f"turns-{units}.sqlite3")
     engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
-    await seed_units(repo, units)
+    await seed_units(repo, units + WARM_CHATS)
     app = build_application(
         engine,
         "1:bench",
@@ -130,6 +132,11 @@ async def run(
     )
     work = Workload(units, session, app)
     async with app:
+        for chat in range(units + 1, units + WARM_CHATS + 1):
+            for _ in range(MAX_TURNS_PER_CHAT):
+                await work.turn(chat)
+        work.latencies.clear()
+        work.decoding = 0.0
         if rate is None:
             seconds = await closed_loop(work, turns, min(people, units))
             how = f"{min(people, units)} people at once"
