@@ -483,7 +483,6 @@ class Ask(Screen):
         except AnswerError as exc:
             return [Reply(exc.message()), await self.prompt(ctx)]
         await ctx.tx.put_answer(assessment.id, code, encode(answer), ctx.person.id)
-        await ctx.tx.set_cursor(assessment.id, code)
         await ctx.tx.log(
             "answer.saved",
             person_id=ctx.person.id,

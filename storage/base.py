@@ -293,7 +293,8 @@ class Transaction(Protocol):
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]: ...
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
-        """Set the value of an answer (its evidence is kept)."""
+        """Set the value of an answer (its evidence is kept); the assessment's cursor moves to
+        `code` (the last question answered: where a resumed assessment goes on)."""
 
     async def append_evidence(
         self, assessment_id: int, code: str, text: str, person_id: int

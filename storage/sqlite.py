@@ -228,18 +228,19 @@ class SqliteTransaction:
             raise StorageError(f"no row returned by {sql!r}")
         return row
 
-    async def _editable(self, assessment_id: int) -> None:
+    async def _editable(self, assessment_id: int, cursor: str | None = None) -> None:
         """Refuse a change to the answers of a submitted or approved assessment (the report
-        staff and leaders saw must stay what it was); else mark the assessment as changed (one
-        statement when it is editable, the common case)."""
+        staff and leaders saw must stay what it was); else mark the assessment as changed, and
+        move its cursor when one is given (one statement when it is editable, the usual case)."""
         self._answers.pop(assessment_id)
         stamp = now()
+        moved = "" if cursor is None else "cursor = ?, "
         changed = await self._run(
-            "UPDATE assessments SET updated_at = ? WHERE id = ? AND status IN (?, ?)",
-            (stamp, assessment_id, *EDITABLE),
+            f"UPDATE assessments SET {moved}updated_at = ? WHERE id = ? AND status IN (?, ?)",
+            (*((cursor,) if cursor is not None else ()), stamp, assessment_id, *EDITABLE),
         )
         if changed:
-            self._restamp(assessment_id, stamp)
+            self._restamp(assessment_id, stamp, **({} if cursor is None else {"cursor": cursor}))
             return
         self._assessments.pop(assessment_id)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
@@ -259,8 +260,8 @@ class SqliteTransaction:
             raise NotFound(f"no assessment {assessment_id}")
 
     def _restamp(self, assessment_id: int, stamp: str, **changes: Any) -> None:
-        """Bring the assessment read earlier in this transaction up to date with a change
-        written just now (its new stamp and `changes`), instead of reading it again."""
+        """Bring the assessment read before up to date with a change written just now (its new
+        stamp and `changes`), instead of reading it again."""
         known = self._assessments.get(assessment_id)
         if known is not None:
             updated = replace(known, updated_at=from_text(stamp), **changes)
@@ -576,7 +577,7 @@ class SqliteTransaction:
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
         known = self._answers.get(assessment_id)
-        await self._editable(assessment_id)
+        await self._editable(assessment_id, cursor=code)
         row = await self._returning(
             "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"

@@ -493,3 +493,14 @@ def test_the_row_cache_keeps_only_the_most_recently_used() -> None:
     assert kept[1] == "một"  # 1 is now the most recent
     kept[3] = "ba"
     assert 2 not in kept and kept.get(1) == "một" and kept.get(3) == "ba" and len(kept) == 2
+
+
+async def test_an_answer_moves_the_cursor_to_its_question(repo: SqliteRepository) -> None:
+    """Resume goes on after the last question answered, whoever answered it."""
+    _, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.put_answer(assessment.id, "2b", "4", person.id)
+    async with repo.transaction() as tx:
+        assert (await tx.get_assessment_by_id(assessment.id)).cursor == "2b"  # type: ignore[union-attr]
+        await tx.put_answer(assessment.id, "1a", "7", person.id)
+        assert (await tx.get_assessment_by_id(assessment.id)).cursor == "1a"  # type: ignore[union-attr]
