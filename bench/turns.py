@@ -146,12 +146,14 @@ async def run(
             seconds = await open_loop(work, turns, rate)
             how = f"arriving {rate:,.0f}/s"
     await repo.close()
-    alone = len(work.latencies) / (seconds - work.decoding)
+    line = f"{units:>6} open assessments, {how}: {summary(work.latencies, seconds)}"
+    if rate is not None:
+        return line
+    alone = len(work.latencies) / (seconds - work.decoding)  # the loop is busy all along
     decoding = work.decoding / len(work.latencies) * 1e6
     return (
-        f"{units:>6} open assessments, {how}: {summary(work.latencies, seconds)}"
-        f" ({alone:,.0f} turns/s in process_update alone; decoding each update from JSON"
-        f" {decoding:.0f} µs)"
+        f"{line} ({alone:,.0f} turns/s in process_update alone; decoding each update from"
+        f" JSON {decoding:.0f} µs)"
     )
 
 
