@@ -49,7 +49,7 @@ class Duplicate(ConstraintError):
     """A write would create a second record where one is allowed, e.g. (unit, framework, year)."""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Unit:
     id: int
     name: str
@@ -74,7 +74,7 @@ class Unit:
     reminders_muted: bool = False
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Person:
     id: int
     channel: str
@@ -82,7 +82,7 @@ class Person:
     display_name: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Membership:
     unit_id: int
     person_id: int
@@ -99,7 +99,7 @@ class Invite:
     revoked: bool
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Assessment:
     id: int
     unit_id: int
@@ -118,7 +118,7 @@ class Assessment:
     level: int | None = None  # the mức độ asked at submission (recognition frameworks)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class AnswerRecord:
     code: str
     value: str | None  # canonical form (rubric.answers.encode); None: evidence only so far

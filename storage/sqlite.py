@@ -208,6 +208,11 @@ class SqliteTransaction:
             raise StorageError("the transaction is over: open a new one")
         return self._connection
 
+    def _open(self) -> None:
+        """Refuse a read after the transaction ended, even one the kept rows could answer."""
+        if self._connection is None:
+            raise StorageError("the transaction is over: open a new one")
+
     async def _run(self, sql: str, params: Params = ()) -> int:
         """Execute one write; the number of rows it changed."""
         with _translated():
@@ -278,6 +283,7 @@ class SqliteTransaction:
         return changed == 1
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
+        self._open()
         key = (channel, channel_user_id)
         known = self._people.get(key)
         if known is None:
@@ -343,6 +349,7 @@ class SqliteTransaction:
         return unit
 
     async def get_unit(self, unit_id: int) -> Unit | None:
+        self._open()
         if unit_id not in self._units:
             row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
             self._units[unit_id] = None if row is None else _unit(row)
@@ -383,6 +390,7 @@ class SqliteTransaction:
         )
 
     async def memberships(self, person_id: int) -> list[Membership]:
+        self._open()
         if person_id not in self._memberships:
             rows = await self._all(
                 "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
@@ -437,6 +445,7 @@ class SqliteTransaction:
         return None if row is None else _assessment(row)
 
     async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
+        self._open()
         if assessment_id not in self._assessments:
             row = await self._one(
                 f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
@@ -567,6 +576,7 @@ class SqliteTransaction:
         )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
+        self._open()
         if assessment_id not in self._answers:
             rows = await self._all(
                 f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
@@ -784,21 +794,26 @@ class SqliteRepository:
                 self._conn.execute("ROLLBACK TO tx")
                 self._conn.execute("RELEASE tx")
                 self._cache.clear()  # it may hold what was just undone
+                self._commit_soon()  # end the SQLite transaction: others wait for its lock
                 raise
             finally:
                 tx.end()
             self._conn.execute("RELEASE tx")
             durable = asyncio.get_running_loop().create_future()
             self._waiting.append(durable)
-            if self._committer is None or self._committer.done():
-                self._committer = asyncio.create_task(self._commit())
+            self._commit_soon()
         await durable
+
+    def _commit_soon(self) -> None:
+        """Make sure a commit follows what ran so far (unless one is already on its way)."""
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit())
 
     async def _commit(self) -> None:
         """Commit everything released so far, once the transactions queued before it ran."""
         async with self._lock:
             batch, self._waiting = self._waiting, []
-            if not batch or not self._conn.in_transaction:
+            if not self._conn.in_transaction:
                 _settle(batch, None)
                 return
             try:

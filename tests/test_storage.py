@@ -213,6 +213,38 @@ async def test_the_transaction_object_is_dead_after_the_block(repo: SqliteReposi
         await tx.get_person(1)
 
 
+async def test_rows_kept_in_memory_are_not_read_after_the_block(repo: SqliteRepository) -> None:
+    """A transaction object kept past its block must fail, not answer from memory unlocked."""
+    unit, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.get_unit(unit.id)
+        await tx.answers(assessment.id)
+    for read in (
+        tx.get_unit(unit.id),
+        tx.get_assessment_by_id(assessment.id),
+        tx.answers(assessment.id),
+        tx.memberships(person.id),
+        tx.upsert_person("console", "lan", "Nguyễn Thị Lan"),
+    ):
+        with pytest.raises(StorageError):
+            await read
+
+
+async def test_a_failed_transaction_does_not_keep_the_database_locked(
+    repo: SqliteRepository, db_path: Path
+) -> None:
+    """Another process (the console, a report) can write once our failed turn is over."""
+    await _seeded(repo)
+    with pytest.raises(RuntimeError):
+        async with repo.transaction() as tx:
+            await tx.mark_update("telegram", "7")
+            raise RuntimeError("the turn failed")
+    await asyncio.sleep(0.05)  # the commit that ends SQLite's transaction runs in the background
+    with closing(sqlite3.connect(db_path, timeout=0.5)) as other:
+        other.execute("INSERT INTO processed_updates VALUES ('console', 'x', '2024-01-01')")
+        other.commit()
+
+
 async def test_transactions_are_serialised(repo: SqliteRepository) -> None:
     _, person, assessment = await _seeded(repo)
 
