@@ -165,6 +165,11 @@ def main() -> None:
         ours = asyncio.run(run_ours(Path(folder), args.units, args.turns))
     print(stock)
     print(ours)
+    rates = [
+        float(line.split(": ", 1)[1].split(" turns/s")[0].replace(",", ""))
+        for line in (stock, ours)
+    ]
+    print(f"ours / stock, turns per second: {rates[1] / rates[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Turns per second and latency of one answer through the real python-telegram-bot Application.
 
-    python -m bench.turns [--units 100 1000 10000] [--turns 3000] [--people 1 32]
-                          [--rate 3000] [--session 4]
+    python -m bench.turns [--units 100 1000 10000] [--turns 3000] [--people 1 8 32]
+                          [--rate 1000 2000] [--session 4]
 
 A turn is one typed message handed to `Application.process_update` (the Update decoded from
 the Bot API's JSON first, as the updater does), through the adapter and the engine, with its
@@ -161,8 +161,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--units", type=int, nargs="+", default=[100, 1000, 10000])
     parser.add_argument("--turns", type=int, default=3000)
-    parser.add_argument("--people", type=int, nargs="+", default=[1, 32])
-    parser.add_argument("--rate", type=float, nargs="*", default=[3000])
+    parser.add_argument("--people", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--rate", type=float, nargs="*", default=[1000, 2000])
     parser.add_argument("--session", type=int, default=4, help="answers per sitting")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
