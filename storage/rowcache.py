@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Generic, TypeVar
 
-from storage.base import AnswerRecord, Assessment, Membership, Person, Unit
+from storage.base import AnswerRecord, Assessment, ChatState, Membership, Person, Unit
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -63,7 +63,17 @@ class RowCache:
         self.units: Lru[int, Unit | None] = Lru(size)
         self.assessments: Lru[int, Assessment | None] = Lru(size)
         self.answers: Lru[int, dict[str, AnswerRecord]] = Lru(size)
+        # A chat's state as last saved: the engine changes it during a turn and saves it at the
+        # end; a turn that fails is rolled back, and that clears everything.
+        self.chats: Lru[tuple[str, str], ChatState] = Lru(size)
 
     def clear(self) -> None:
-        for kept in (self.people, self.memberships, self.units, self.assessments, self.answers):
+        for kept in (
+            self.people,
+            self.memberships,
+            self.units,
+            self.assessments,
+            self.answers,
+            self.chats,
+        ):
             kept.clear()

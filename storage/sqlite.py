@@ -195,6 +195,7 @@ class SqliteTransaction:
         self._assessments = kept.assessments
         self._answers = kept.answers
         self._memberships = kept.memberships
+        self._chats = kept.chats
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -310,12 +311,20 @@ class SqliteTransaction:
     # --- chats ------------------------------------------------------------------------------
 
     async def get_chat(self, channel: str, chat_id: str) -> ChatState | None:
+        self._open()
+        kept = self._chats.get((channel, chat_id))
+        if kept is not None:
+            return kept
         row = await self._one(
             "SELECT channel, chat_id, person_id, mode, data, nonce, unit_id FROM chats"
             " WHERE channel = ? AND chat_id = ?",
             (channel, chat_id),
         )
-        return None if row is None else _chat(row)
+        if row is None:
+            return None
+        state = _chat(row)
+        self._chats[(channel, chat_id)] = state
+        return state
 
     async def save_chat(self, state: ChatState) -> None:
         await self._run(
@@ -335,6 +344,7 @@ class SqliteTransaction:
                 now(),
             ),
         )
+        self._chats[(state.channel, state.chat_id)] = state
 
     # --- units and memberships --------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.base import StorageError
+from storage.base import ChatState, StorageError
 from storage.rowcache import RowCache
 from storage.sqlite import SqliteRepository, SqliteTransaction
 
@@ -30,6 +30,7 @@ async def _compare(repo: SqliteRepository, tx: SqliteTransaction, ids: dict) -> 
     for p in ids["people"]:
         assert await tx.memberships(p) == await fresh.memberships(p)
     for key in ids["keys"]:
+        assert await tx.get_chat(*key) == await fresh.get_chat(*key)
         row = repo._conn.execute(
             "SELECT display_name FROM people WHERE channel = ? AND channel_user_id = ?", key
         ).fetchone()
@@ -38,7 +39,7 @@ async def _compare(repo: SqliteRepository, tx: SqliteTransaction, ids: dict) -> 
 
 
 async def _step(rng: random.Random, tx: SqliteTransaction, ids: dict) -> None:
-    op = rng.randrange(13)
+    op = rng.randrange(14)
     a = rng.choice(ids["assessments"] + [999])
     u = rng.choice(ids["units"] + [998])
     p = rng.choice(ids["people"])
@@ -71,6 +72,12 @@ async def _step(rng: random.Random, tx: SqliteTransaction, ids: dict) -> None:
         ids["units"].append(unit.id)
         assessment = await tx.create_assessment(unit.id, FRAMEWORK, 2023)
         ids["assessments"].append(assessment.id)
+    elif op == 12:  # a turn: the chat's state read, changed, saved
+        key = rng.choice(ids["keys"])
+        chat = await tx.get_chat(*key) or ChatState(key[0], key[1], p)
+        chat.mode = rng.choice(["ask", "evidence", "menu"])
+        chat.data = {"code": code, "n": rng.randrange(9)}
+        await tx.save_chat(chat)
     else:  # reads, kept afterwards (including None for ids not created yet)
         await tx.get_unit(max(ids["units"]) + 1)
         await tx.get_assessment_by_id(max(ids["assessments"]) + 1)
@@ -117,6 +124,7 @@ async def test_kept_rows_match_the_database(tmp_path: Path, seed: int) -> None:
                 other.execute("UPDATE units SET name = 'other'")
                 other.execute("UPDATE assessments SET status = 'draft', cursor = '2b'")
                 other.execute("UPDATE people SET display_name = 'other'")
+                other.execute("UPDATE chats SET mode = 'other'")
         await asyncio.gather(*(one_transaction() for _ in range(rng.randrange(1, 4))))
     async with repo.transaction() as tx:
         await _compare(repo, tx, ids)
