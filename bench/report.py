@@ -1,6 +1,6 @@
 """How long the documents take: the BÁO CÁO (.docx) and the supervising level's workbook (.xlsx).
 
-    python -m bench.report [--renders 50] [--units 10000]
+    python -m bench.report [--renders 50] [--units 10000] [--repeat 3]
 
 The report is rendered from a full TT 22 assessment (every indicator with evidence, the four
 parts of section III); the workbook is the whole `/tonghop` path for 10,000 units: rows read
@@ -67,7 +67,7 @@ def bench_docx(folder: Path, renders: int) -> str:
             f"p99 {percentile(times, 0.99):.0f} ms over {renders} renders")  # fmt: skip
 
 
-async def bench_xlsx(folder: Path, units: int) -> str:
+async def bench_xlsx(folder: Path, units: int) -> tuple[str, float]:
     repo = await repository(folder / "overview.sqlite3")
     async with repo.transaction() as tx:
         supervisor = await tx.create_unit("Sở Giáo dục và Đào tạo", "co-quan", "cap-tinh")
@@ -90,18 +90,23 @@ async def bench_xlsx(folder: Path, units: int) -> str:
     total = time.perf_counter() - began
     await repo.close()
     size = (folder / "overview.xlsx").stat().st_size // 1024
-    return (f"overview .xlsx for {units:,} units: {total:.2f} s (rows read and judged "
+    line = (f"overview .xlsx for {units:,} units: {total:.2f} s (rows read and judged "
             f"{read:.2f} s, written {total - read:.2f} s; {size} KB)")  # fmt: skip
+    return line, total
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--renders", type=int, default=50)
     parser.add_argument("--units", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3, help="workbooks; the fastest is shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
         print(bench_docx(Path(folder), args.renders), flush=True)
-        print(asyncio.run(bench_xlsx(Path(folder), args.units)))
+        runs = [asyncio.run(bench_xlsx(Path(folder), args.units)) for _ in range(args.repeat)]
+        line, _ = min(runs, key=lambda run: run[1])  # other work on the machine only slows
+        spread = ", ".join(f"{seconds:.2f}" for _, seconds in runs)
+        print(f"{line}; runs: {spread} s" if len(runs) > 1 else line)
 
 
 if __name__ == "__main__":
