@@ -205,14 +205,14 @@ class SqliteTransaction:
 
     @property
     def _conn(self) -> sqlite3.Connection:
+        return self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        """The connection; StorageError once the transaction ended (called first by reads the
+        kept rows could answer, so that those fail too)."""
         if self._connection is None:
             raise StorageError("the transaction is over: open a new one")
         return self._connection
-
-    def _open(self) -> None:
-        """Refuse a read after the transaction ended, even one the kept rows could answer."""
-        if self._connection is None:
-            raise StorageError("the transaction is over: open a new one")
 
     async def _run(self, sql: str, params: Params = ()) -> int:
         """Execute one write; the number of rows it changed."""
@@ -240,13 +240,14 @@ class SqliteTransaction:
         move its cursor when one is given (one statement when it is editable, the usual case)."""
         self._answers.pop(assessment_id)
         stamp = now()
-        moved = "" if cursor is None else "cursor = ?, "
+        changes: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
+        sets = "".join(f"{name} = ?, " for name in changes)
         changed = await self._run(
-            f"UPDATE assessments SET {moved}updated_at = ? WHERE id = ? AND status IN (?, ?)",
-            (*((cursor,) if cursor is not None else ()), stamp, assessment_id, *EDITABLE),
+            f"UPDATE assessments SET {sets}updated_at = ? WHERE id = ? AND status IN (?, ?)",
+            (*changes.values(), stamp, assessment_id, *EDITABLE),
         )
         if changed:
-            self._restamp(assessment_id, stamp, **({} if cursor is None else {"cursor": cursor}))
+            self._restamp(assessment_id, stamp, **changes)
             return
         self._assessments.pop(assessment_id)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
@@ -484,14 +485,7 @@ class SqliteTransaction:
         return assessment
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None:
-        stamp = now()
-        changed = await self._run(
-            "UPDATE assessments SET cursor = ?, updated_at = ? WHERE id = ?",
-            (code, stamp, assessment_id),
-        )
-        if not changed:
-            raise NotFound(f"no assessment {assessment_id}")
-        self._restamp(assessment_id, stamp, cursor=code)
+        await self._touch(assessment_id, "cursor = ?", (code,))
 
     async def set_status(self, assessment_id: int, status: str, person_id: int | None) -> None:
         if status == "submitted":
