@@ -1,32 +1,43 @@
-"""The repository interface the engine calls: records and one transaction's operations.
+"""The storage contract: the records the engine works with and what one transaction guarantees.
 
 The engine knows no SQL: it opens a transaction, reads and writes through these methods, and
-replies only after the transaction has committed. SQLite (storage.sqlite) implements it in
-`storage.sqlite`; a PostgreSQL implementation can follow without touching the engine.
+replies only after the transaction has committed. `storage.sqlite` keeps this contract on SQLite
+(aiosqlite); a second backend (PostgreSQL) keeps it too, and the engine does not change.
+
+What a backend guarantees (and its tests check):
+
+- **Atomic and durable.** Everything done through one `Transaction` commits together or not at
+  all. `Repository.transaction()`'s block returns only once its changes have reached the disk
+  (a commit that includes them succeeded); if they did not, the block raises `StorageError`,
+  even when the failure (a full disk, an I/O error, the database rolling back on its own)
+  happened after the block's last statement. Nobody is told "saved" for what is not stored.
+- **Serializable.** Transactions behave as if run one at a time: what a transaction read is
+  what it writes against (get-then-create of an assessment, a single-use code read then
+  revoked, a pending decision read then set). A backend that detects a conflict instead of
+  preventing it raises `Conflict`: the caller runs the whole turn again on a fresh transaction.
+- **Re-runnable.** Because a transaction may be re-run, a turn's transaction only reads and
+  writes rows: it writes no file, sends no message and renders no document. Messages for other
+  people go to the outbox (`enqueue`) and heavy work to a job (`enqueue_job`), both in the same
+  transaction, and are acted on after the commit.
+- **Ordered per chat.** Two events of one chat are never applied at once: the channel adapters
+  hand a chat's events to the engine one after the other, and the engine's de-duplication
+  (`mark_update`) makes a redelivered update a no-op. Events of different chats may run
+  concurrently; their transactions are serializable with each other.
+- **Owned channels.** Outbox rows and jobs name a channel; only a process holding that channel
+  (`Repository.hold_channels`) takes them. A second process asking for a channel already held
+  is refused, so two processes never deliver the same rows.
+- **Snapshots for heavy readers.** `Repository.snapshot()` is a read-only transaction over one
+  consistent state, which takes no write lock: a job reading ten thousand units never holds up
+  a turn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Protocol
-
-# Unit fields that people fill in (all but name, kind and level may stay empty until the report).
-UNIT_DETAIL_FIELDS = (
-    "parent_agency",  # cơ quan chủ quản, first line of the header
-    "supervising_name",  # cấp trên nhận báo cáo ("Phòng GD&ĐT huyện …")
-    "address",
-    "phone",
-    "email",
-    "member_count",
-    "place_name",  # địa danh of the date line
-    "doc_symbol",  # ký hiệu, e.g. "BC-PGDĐT"
-    "signer_authority",  # e.g. "KT. TRƯỞNG PHÒNG" (empty when the head signs)
-    "signer_title",  # e.g. "PHÓ TRƯỞNG PHÒNG"
-    "signer_name",
-)
 
 ROLES = ("staff", "leader", "supervisor")
 STATUSES = ("draft", "submitted", "approved", "returned")
@@ -49,29 +60,52 @@ class Duplicate(ConstraintError):
     """A write would create a second record where one is allowed, e.g. (unit, framework, year)."""
 
 
+class Conflict(StorageError):
+    """The transaction collided with another one and was rolled back: run the turn again."""
+
+
+class ChannelHeld(StorageError):
+    """Another running process already holds the channel (it delivers that channel's rows)."""
+
+
+def _detail(note: str) -> Any:
+    """A unit field that people fill in for the report (asked one at a time, each skippable);
+    `note` says what it is for."""
+    return field(default=None, metadata={"detail": note})
+
+
 @dataclass(frozen=True, slots=True)
 class Unit:
+    """A unit (cơ quan, trường, xã/phường …) or a supervising unit. Its fields are spelled here
+    only: the storage's columns, the details the chat asks and the report's header read them."""
+
     id: int
     name: str
     kind: str
     level: str  # "cap-huyen" | "cap-tinh"
     supervisor_id: int | None = None
-    parent_agency: str | None = None
-    supervising_name: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    member_count: int | None = None
-    place_name: str | None = None
-    doc_symbol: str | None = None
-    signer_authority: str | None = None
-    signer_title: str | None = None
-    signer_name: str | None = None
+    parent_agency: str | None = _detail("cơ quan chủ quản, first line of the header")
+    supervising_name: str | None = _detail("cấp trên nhận báo cáo")
+    address: str | None = _detail("địa chỉ")
+    phone: str | None = _detail("điện thoại")
+    email: str | None = _detail("thư điện tử")
+    member_count: int | None = _detail("số thành viên")
+    place_name: str | None = _detail("địa danh of the date line")
+    doc_symbol: str | None = _detail("ký hiệu, e.g. BC-PGDĐT")
+    signer_authority: str | None = _detail("e.g. KT. TRƯỞNG PHÒNG (empty when the head signs)")
+    signer_title: str | None = _detail("e.g. PHÓ TRƯỞNG PHÒNG")
+    signer_name: str | None = _detail("người ký")
     created_at: datetime | None = None
     level1_decision_number: str | None = None  # None: never asked; "": none yet
     level1_decision_date: date | None = None
     supervises: bool = False  # a Phòng/Sở GD&ĐT or UBND that sees the units under it
     reminders_muted: bool = False
+
+
+# Unit fields that people fill in (all but name, kind and level may stay empty until the report).
+UNIT_DETAIL_FIELDS = tuple(f.name for f in fields(Unit) if "detail" in f.metadata)
+# Every field `Transaction.update_unit` may set (all but the id and the creation stamp).
+UNIT_WRITABLE_FIELDS = frozenset(f.name for f in fields(Unit)) - {"id", "created_at"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +189,18 @@ class OutboxMessage:
     payload: dict[str, Any]  # the replies, as `conversations.events.replies_to_json` writes them
     attempts: int
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Heavy work decided in a turn and done after its commit (a report, a workbook, a pass
+    over every unit): see `conversations.jobs` for the kinds."""
+
+    id: int
+    kind: str
+    channel: str | None  # run by a process holding this channel (None: any process)
+    payload: dict[str, Any]
+    attempts: int  # runs started before this one
 
 
 @dataclass(slots=True)
@@ -276,12 +322,44 @@ class Transaction(Protocol):
     ) -> int:
         """Add a message to the outbox (sent after the commit by the channel's sender)."""
 
-    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
-        """Unsent outbox messages whose next attempt is due, oldest first."""
+    async def due_messages(
+        self, now: datetime, channels: Sequence[str], limit: int = 50
+    ) -> list[OutboxMessage]:
+        """Unsent outbox messages of `channels` whose next attempt is due, oldest first."""
 
     async def message_sent(self, message_id: int) -> None: ...
 
     async def message_failed(self, message_id: int, error: str, retry_at: datetime) -> None: ...
+
+    async def enqueue_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        channel: str | None = None,
+        dedup_key: str | None = None,
+        run_after: datetime | None = None,
+    ) -> int | None:
+        """Add a job, run after the commit by a process holding `channel` (None: any). With a
+        `dedup_key` at most one job ever has that key: a second is not added (None returned)."""
+
+    async def claim_job(
+        self, channels: Sequence[str], owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        """Take the oldest due job of `channels` (or of no channel) for `owner` until
+        `lease_until`: pending ones, and running ones whose lease ran out (their process died)."""
+
+    async def job_done(self, job_id: int, owner: str) -> bool:
+        """Mark the job done; False when `owner` no longer holds it (its lease was taken over)."""
+
+    async def job_failed(
+        self, job_id: int, owner: str, error: str, retry_at: datetime | None
+    ) -> None:
+        """Record a failed run: tried again at `retry_at`, or given up when it is None."""
+
+    async def release_jobs(self, channels: Sequence[str]) -> int:
+        """Set back to pending the running jobs of `channels`: called by the process that has just
+        taken the channels, so those jobs' process is gone. The number set back."""
 
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None: ...
 
@@ -339,9 +417,22 @@ class Transaction(Protocol):
 
 
 class Repository(Protocol):
-    """A store the engine opens transactions on."""
+    """A store the engine opens transactions on (the guarantees are in this module's text)."""
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
-        """An immediate (write-locked) transaction: committed on exit, rolled back on error."""
+        """A read-write transaction: committed durably before the block returns, rolled back
+        on error; `StorageError` (or `Conflict`: run again) when it could not be committed."""
+
+    def snapshot(self) -> AbstractAsyncContextManager[Transaction]:
+        """A read-only transaction over one consistent state; it takes no write lock (heavy
+        readers: the jobs). Writing through it is an error."""
+
+    async def hold_channels(self, channels: Sequence[str]) -> None:
+        """Take `channels` for this process until `close`: only its workers deliver their
+        outbox rows and run their jobs. `ChannelHeld` when another live process has one."""
+
+    @property
+    def url(self) -> str:
+        """How another process (a job worker) opens the same store: a path or a URL."""
 
     async def close(self) -> None: ...

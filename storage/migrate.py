@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 
+import aiosqlite
+
 PACKAGE = "storage"
 DIRECTORY = "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -64,41 +66,42 @@ def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
 
 
-def applied_versions(conn: sqlite3.Connection) -> set[int]:
-    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_migrations")}
+async def applied_versions(conn: aiosqlite.Connection) -> set[int]:
+    rows = await conn.execute_fetchall("SELECT version FROM schema_migrations")
+    return {int(row[0]) for row in rows}
 
 
-def apply_migrations(
-    conn: sqlite3.Connection, migrations: list[Migration] | None = None
+async def apply_migrations(
+    conn: aiosqlite.Connection, migrations: list[Migration] | None = None
 ) -> list[int]:
     """Apply the migrations not yet recorded; return the versions applied now.
 
     The connection must be in autocommit mode (`isolation_level=None`) and outside a transaction.
-    Runs once when the database is opened (in a worker thread, not on the event loop).
+    Runs once when the database is opened, before any transaction of the engine.
     """
-    conn.execute(_CREATE_TABLE)
+    await conn.execute(_CREATE_TABLE)
     applied: list[int] = []
     for migration in load_migrations() if migrations is None else migrations:
-        if _apply_one(conn, migration):
+        if await _apply_one(conn, migration):
             applied.append(migration.version)
     return applied
 
 
-def _apply_one(conn: sqlite3.Connection, migration: Migration) -> bool:
-    conn.execute("BEGIN IMMEDIATE")
+async def _apply_one(conn: aiosqlite.Connection, migration: Migration) -> bool:
+    await conn.execute("BEGIN IMMEDIATE")
     try:
-        if migration.version in applied_versions(conn):
-            conn.execute("ROLLBACK")
+        if migration.version in await applied_versions(conn):
+            await conn.execute("ROLLBACK")
             return False
         for statement in split_statements(migration.sql):
-            conn.execute(statement)
-        conn.execute(
+            await conn.execute(statement)
+        await conn.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
             (migration.version, datetime.now(UTC).isoformat()),
         )
-        conn.execute("COMMIT")
+        await conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            await conn.execute("ROLLBACK")
         raise
     return True

@@ -1,33 +1,43 @@
-"""The repository on SQLite (sqlite3): one connection, WAL, group commit, transactions serialised.
+"""The repository on SQLite through aiosqlite: WAL, group commit, transactions serialised.
 
-Every transaction is `BEGIN IMMEDIATE`: it takes the write lock at once, so two processes on one
-file wait for each other (busy_timeout) instead of failing half-way. Timestamps are stored as
-ISO-8601 UTC text with microseconds (they sort as text) and returned as aware UTC datetimes.
+Every statement runs on aiosqlite's thread, never on the event loop. Write transactions share one
+connection and run one at a time, each inside a savepoint of the connection's SQLite transaction
+(`BEGIN IMMEDIATE`: the write lock is taken at once, so two processes on one file wait for each
+other instead of failing half-way). Snapshots (`snapshot()`) read on a second connection and take
+no write lock. Timestamps are stored as ISO-8601 UTC text with microseconds (they sort as text)
+and returned as aware UTC datetimes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
+import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
+
 from storage.base import (
     EDITABLE,
-    UNIT_DETAIL_FIELDS,
+    UNIT_WRITABLE_FIELDS,
     AnswerRecord,
     Assessment,
     Attachment,
+    ChannelHeld,
     ChatState,
+    Conflict,
     ConstraintError,
     Duplicate,
     Invite,
+    Job,
     Membership,
     NotFound,
     OutboxMessage,
@@ -37,27 +47,15 @@ from storage.base import (
     Unit,
 )
 from storage.migrate import apply_migrations
-from storage.rowcache import RowCache
 
 MEMORY = ":memory:"
 SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
-UNIT_FIELDS = frozenset(
-    (
-        *UNIT_DETAIL_FIELDS,
-        "name",
-        "kind",
-        "level",
-        "supervisor_id",
-        "level1_decision_number",
-        "level1_decision_date",
-        "supervises",
-        "reminders_muted",
-    )
-)
 CHUNK = 500  # ids per "IN (…)" query, well under SQLite's limit of bound parameters
+BUSY_MS = 5000  # how long a statement waits for another process's write lock
 _DUPLICATE = frozenset(("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
 
 Params = tuple[Any, ...]
+Row = sqlite3.Row
 
 
 def _columns(record: type[Any], table: str = "") -> str:
@@ -105,7 +103,7 @@ def _json(data: dict[str, Any] | None) -> str:
 # --- rows to records --------------------------------------------------------------------------
 
 
-def _unit(row: sqlite3.Row) -> Unit:
+def _unit(row: Row) -> Unit:
     values = dict(row)
     values["created_at"] = from_text(values["created_at"])
     decided = values["level1_decision_date"]
@@ -115,18 +113,18 @@ def _unit(row: sqlite3.Row) -> Unit:
     return Unit(**values)
 
 
-def _person(row: sqlite3.Row) -> Person:
+def _person(row: Row) -> Person:
     return Person(**dict(row))
 
 
-def _invite(row: sqlite3.Row) -> Invite:
+def _invite(row: Row) -> Invite:
     values = dict(row)
     values["expires_at"] = from_text(values["expires_at"])
     values["revoked"] = bool(values["revoked"])
     return Invite(**values)
 
 
-def _assessment(row: sqlite3.Row) -> Assessment:
+def _assessment(row: Row) -> Assessment:
     values = dict(row)
     for key in ("submitted_at", "created_at", "updated_at", "decided_at"):
         values[key] = from_text(values[key])
@@ -135,32 +133,32 @@ def _assessment(row: sqlite3.Row) -> Assessment:
     return Assessment(**values)
 
 
-def _outbox(row: sqlite3.Row) -> OutboxMessage:
+def _outbox(row: Row) -> OutboxMessage:
     values = dict(row)
     values["payload"] = json.loads(values["payload"])
     values["created_at"] = from_text(values["created_at"])
     return OutboxMessage(**values)
 
 
-def _answer(row: sqlite3.Row) -> AnswerRecord:
+def _answer(row: Row) -> AnswerRecord:
     values = dict(row)
     values["answered_at"] = from_text(values["answered_at"])
     return AnswerRecord(**values)
 
 
-def _member(row: sqlite3.Row) -> tuple[Person, str]:
+def _member(row: Row) -> tuple[Person, str]:
     values = dict(row)
     role: str = values.pop("role")
     return Person(**values), role
 
 
-def _attachment(row: sqlite3.Row) -> Attachment:
+def _attachment(row: Row) -> Attachment:
     values = dict(row)
     values["created_at"] = from_text(values["created_at"])
     return Attachment(**values)
 
 
-def _chat(row: sqlite3.Row) -> ChatState:
+def _chat(row: Row) -> ChatState:
     values = dict(row)
     values["data"] = json.loads(values["data"])
     return ChatState(**values)
@@ -168,34 +166,28 @@ def _chat(row: sqlite3.Row) -> ChatState:
 
 @contextmanager
 def _translated() -> Iterator[None]:
-    """SQLite's integrity errors as the storage's own (the engine knows no driver)."""
+    """SQLite's errors as the storage's own (the engine knows no driver)."""
     try:
         yield
     except sqlite3.IntegrityError as error:
         if getattr(error, "sqlite_errorname", "") in _DUPLICATE:
             raise Duplicate(str(error)) from error
         raise ConstraintError(str(error)) from error
+    except sqlite3.OperationalError as error:
+        if getattr(error, "sqlite_errorname", "").startswith("SQLITE_BUSY"):
+            raise Conflict(str(error)) from error
+        raise StorageError(str(error)) from error
+    except sqlite3.Error as error:
+        raise StorageError(str(error)) from error
 
 
 class SqliteTransaction:
-    """`storage.base.Transaction` on the repository's connection, inside one savepoint.
+    """`storage.base.Transaction` on an aiosqlite connection, inside the repository's savepoint
+    (or, read-only, inside a snapshot's read transaction)."""
 
-    Statements run synchronously on the event loop's thread: each takes microseconds, and a
-    hop to a worker thread per statement cost more than the statement. Only the commit, which
-    waits for the disk, runs in a worker thread (see `SqliteRepository`).
-    """
-
-    def __init__(self, conn: sqlite3.Connection, cache: RowCache | None = None) -> None:
-        self._connection: sqlite3.Connection | None = conn
-        # Rows already read (see storage.rowcache): each write below updates or drops what it
-        # changes, so a read here is what the database holds.
-        kept = cache if cache is not None else RowCache()
-        self._people = kept.people
-        self._units = kept.units
-        self._assessments = kept.assessments
-        self._answers = kept.answers
-        self._memberships = kept.memberships
-        self._chats = kept.chats
+    def __init__(self, conn: aiosqlite.Connection, *, writable: bool = True) -> None:
+        self._connection: aiosqlite.Connection | None = conn
+        self._writable = writable
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -203,53 +195,59 @@ class SqliteTransaction:
 
     # --- SQL helpers ----------------------------------------------------------------------
 
-    @property
-    def _conn(self) -> sqlite3.Connection:
-        return self._open()
-
-    def _open(self) -> sqlite3.Connection:
-        """The connection; StorageError once the transaction ended (called first by reads the
-        kept rows could answer, so that those fail too)."""
+    def _open(self) -> aiosqlite.Connection:
         if self._connection is None:
             raise StorageError("the transaction is over: open a new one")
         return self._connection
 
+    def _write(self) -> aiosqlite.Connection:
+        if not self._writable:
+            raise StorageError("a snapshot is read-only")
+        return self._open()
+
     async def _run(self, sql: str, params: Params = ()) -> int:
         """Execute one write; the number of rows it changed."""
+        conn = self._write()
         with _translated():
-            return self._conn.execute(sql, params).rowcount
+            cursor = await conn.execute(sql, params)
+        return cursor.rowcount
 
-    async def _one(self, sql: str, params: Params = ()) -> sqlite3.Row | None:
+    async def _all(self, sql: str, params: Params = ()) -> list[Row]:
+        """Every row of a query (one hop to aiosqlite's thread)."""
+        conn = self._open()
         with _translated():
-            row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
-            return row
+            rows = await conn.execute_fetchall(sql, params)
+        return list(rows)
 
-    async def _all(self, sql: str, params: Params = ()) -> Iterable[sqlite3.Row]:
-        rows: list[sqlite3.Row] = self._conn.execute(sql, params).fetchall()
-        return rows
+    async def _one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
 
-    async def _returning(self, sql: str, params: Params) -> sqlite3.Row:
+    async def _returning(self, sql: str, params: Params) -> Row:
+        """The row of a write with RETURNING."""
+        self._write()
         row = await self._one(sql, params)
         if row is None:  # pragma: no cover - RETURNING on a successful insert always has a row
             raise StorageError(f"no row returned by {sql!r}")
         return row
 
+    async def _returning_maybe(self, sql: str, params: Params) -> Row | None:
+        """The row of a write with RETURNING that may change nothing (ON CONFLICT DO NOTHING)."""
+        self._write()
+        return await self._one(sql, params)
+
     async def _editable(self, assessment_id: int, cursor: str | None = None) -> None:
         """Refuse a change to the answers of a submitted or approved assessment (the report
         staff and leaders saw must stay what it was); else mark the assessment as changed, and
         move its cursor when one is given (one statement when it is editable, the usual case)."""
-        self._answers.pop(assessment_id)
-        stamp = now()
         changes: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
         sets = "".join(f"{name} = ?, " for name in changes)
         changed = await self._run(
             f"UPDATE assessments SET {sets}updated_at = ? WHERE id = ? AND status IN (?, ?)",
-            (*changes.values(), stamp, assessment_id, *EDITABLE),
+            (*changes.values(), now(), assessment_id, *EDITABLE),
         )
         if changed:
-            self._restamp(assessment_id, stamp, **changes)
             return
-        self._assessments.pop(assessment_id)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
             raise NotFound(f"no assessment {assessment_id}")
@@ -258,7 +256,6 @@ class SqliteTransaction:
     async def _touch(self, assessment_id: int, sets: str = "", params: Params = ()) -> None:
         """Mark the assessment as changed now, with the other assignments `sets` (column names
         written here, never from input); NotFound when there is no such assessment."""
-        self._assessments.pop(assessment_id)
         changed = await self._run(
             f"UPDATE assessments SET {sets}{', ' if sets else ''}updated_at = ? WHERE id = ?",
             (*params, now(), assessment_id),
@@ -266,13 +263,15 @@ class SqliteTransaction:
         if not changed:
             raise NotFound(f"no assessment {assessment_id}")
 
-    def _restamp(self, assessment_id: int, stamp: str, **changes: Any) -> None:
-        """Bring the assessment read before up to date with a change written just now (its new
-        stamp and `changes`), instead of reading it again."""
-        known = self._assessments.get(assessment_id)
-        if known is not None:
-            updated = replace(known, updated_at=from_text(stamp), **changes)
-            self._assessments[assessment_id] = updated
+    async def _all_in(self, sql: str, ids: Sequence[int], *lead: Any) -> list[Row]:
+        """`sql` (with `{marks}` where the "IN (…)" list goes) run over `ids` in chunks of
+        CHUNK, after the `lead` parameters; every row of every chunk."""
+        rows: list[Row] = []
+        for start in range(0, len(ids), CHUNK):
+            chunk = list(ids[start : start + CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            rows += await self._all(sql.format(marks=marks), (*lead, *chunk))
+        return rows
 
     # --- updates and people -----------------------------------------------------------------
 
@@ -285,25 +284,19 @@ class SqliteTransaction:
         return changed == 1
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
-        self._open()
         key = (channel, channel_user_id)
-        known = self._people.get(key)
-        if known is None:
-            row = await self._one(
-                f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?",
-                key,
-            )
-            known = None if row is None else _person(row)
-        if known is None or known.display_name != display_name:
-            row = await self._returning(
-                "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
-                f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
-                (channel, channel_user_id, display_name, now()),
-            )
-            known = _person(row)
-        self._people[key] = known  # every turn asks: a read (usually from memory), not a write
-        return known
+        row = await self._one(
+            f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?", key
+        )
+        if row is not None and row["display_name"] == display_name:
+            return _person(row)  # every turn asks: a read, not a write
+        row = await self._returning(
+            "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+            f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
+            (channel, channel_user_id, display_name, now()),
+        )
+        return _person(row)
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
@@ -312,20 +305,12 @@ class SqliteTransaction:
     # --- chats ------------------------------------------------------------------------------
 
     async def get_chat(self, channel: str, chat_id: str) -> ChatState | None:
-        self._open()
-        kept = self._chats.get((channel, chat_id))
-        if kept is not None:
-            return kept
         row = await self._one(
             "SELECT channel, chat_id, person_id, mode, data, nonce, unit_id FROM chats"
             " WHERE channel = ? AND chat_id = ?",
             (channel, chat_id),
         )
-        if row is None:
-            return None
-        state = _chat(row)
-        self._chats[(channel, chat_id)] = state
-        return state
+        return None if row is None else _chat(row)
 
     async def save_chat(self, state: ChatState) -> None:
         await self._run(
@@ -345,7 +330,6 @@ class SqliteTransaction:
                 now(),
             ),
         )
-        self._chats[(state.channel, state.chat_id)] = state
 
     # --- units and memberships --------------------------------------------------------------
 
@@ -355,27 +339,20 @@ class SqliteTransaction:
             f" RETURNING {_UNIT_COLS}",
             (name, kind, level, now()),
         )
-        unit = _unit(row)
-        self._units.pop(unit.id)
-        return unit
+        return _unit(row)
 
     async def get_unit(self, unit_id: int) -> Unit | None:
-        self._open()
-        if unit_id not in self._units:
-            row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
-            self._units[unit_id] = None if row is None else _unit(row)
-        return self._units[unit_id]
+        row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
+        return None if row is None else _unit(row)
 
     async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
-        unknown = set(fields) - UNIT_FIELDS
+        unknown = set(fields) - UNIT_WRITABLE_FIELDS
         if unknown:
             raise ValueError(f"not unit fields: {', '.join(sorted(unknown))}")
         if fields:  # the names are checked above, so formatting them into the SQL is safe
             assignments = ", ".join(f"{name} = ?" for name in fields)
-            sql = f"UPDATE units SET {assignments} WHERE id = ?"
             values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
-            self._units.pop(unit_id)
-            await self._run(sql, (*values, unit_id))
+            await self._run(f"UPDATE units SET {assignments} WHERE id = ?", (*values, unit_id))
         unit = await self.get_unit(unit_id)
         if unit is None:
             raise NotFound(f"no unit {unit_id}")
@@ -393,7 +370,6 @@ class SqliteTransaction:
         return [_unit(row) for row in rows]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
-        self._memberships.pop(person_id)
         await self._run(
             "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (unit_id, person_id) DO UPDATE SET role = excluded.role",
@@ -401,15 +377,12 @@ class SqliteTransaction:
         )
 
     async def memberships(self, person_id: int) -> list[Membership]:
-        self._open()
-        if person_id not in self._memberships:
-            rows = await self._all(
-                "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
-                " ORDER BY created_at, unit_id",
-                (person_id,),
-            )
-            self._memberships[person_id] = [Membership(**dict(row)) for row in rows]
-        return list(self._memberships[person_id])
+        rows = await self._all(
+            "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
+            " ORDER BY created_at, unit_id",
+            (person_id,),
+        )
+        return [Membership(*row) for row in rows]
 
     async def members(self, unit_id: int) -> list[tuple[Person, str]]:
         rows = await self._all(
@@ -456,13 +429,10 @@ class SqliteTransaction:
         return None if row is None else _assessment(row)
 
     async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
-        self._open()
-        if assessment_id not in self._assessments:
-            row = await self._one(
-                f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
-            )
-            self._assessments[assessment_id] = None if row is None else _assessment(row)
-        return self._assessments[assessment_id]
+        row = await self._one(
+            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
+        )
+        return None if row is None else _assessment(row)
 
     async def latest_assessment(self, unit_id: int) -> Assessment | None:
         row = await self._one(
@@ -479,10 +449,7 @@ class SqliteTransaction:
             f" VALUES (?, ?, ?, 'draft', ?, ?) RETURNING {_ASSESSMENT_COLS}",
             (unit_id, framework_id, year, stamp, stamp),
         )
-        assessment = _assessment(row)
-        self._assessments.pop(assessment.id)
-        self._answers.pop(assessment.id)
-        return assessment
+        return _assessment(row)
 
     async def set_cursor(self, assessment_id: int, code: str | None) -> None:
         await self._touch(assessment_id, "cursor = ?", (code,))
@@ -511,16 +478,6 @@ class SqliteTransaction:
             "status = ?, decided_by = ?, decided_at = ?, return_comment = ?",
             (status, person_id, now(), comment),
         )
-
-    async def _all_in(self, sql: str, ids: Sequence[int], *lead: Any) -> list[sqlite3.Row]:
-        """`sql` (with `{marks}` where the "IN (…)" list goes) run over `ids` in chunks of
-        CHUNK, after the `lead` parameters; every row of every chunk."""
-        rows: list[sqlite3.Row] = []
-        for start in range(0, len(ids), CHUNK):
-            chunk = list(ids[start : start + CHUNK])
-            marks = ", ".join("?" * len(chunk))
-            rows += await self._all(sql.format(marks=marks), (*lead, *chunk))
-        return rows
 
     async def assessments_of_units(
         self, unit_ids: Sequence[int], year: int
@@ -582,27 +539,21 @@ class SqliteTransaction:
         )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
-        self._open()
-        if assessment_id not in self._answers:
-            rows = await self._all(
-                f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
-                (assessment_id,),
-            )
-            self._answers[assessment_id] = {row["code"]: _answer(row) for row in rows}
-        return dict(self._answers[assessment_id])
+        rows = await self._all(
+            f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
+            (assessment_id,),
+        )
+        return {row["code"]: _answer(row) for row in rows}
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
-        known = self._answers.get(assessment_id)
         await self._editable(assessment_id, cursor=code)
-        row = await self._returning(
+        await self._run(
             "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
             " value = excluded.value, answered_by = excluded.answered_by,"
-            f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}",
+            " answered_at = excluded.answered_at",
             (assessment_id, code, value, person_id, now()),
         )
-        if known is not None:  # the answers read before, with this one as it now stands
-            self._answers[assessment_id] = dict(sorted({**known, code: _answer(row)}.items()))
 
     async def append_evidence(
         self, assessment_id: int, code: str, text: str, person_id: int
@@ -639,12 +590,17 @@ class SqliteTransaction:
         )
         return int(row["id"])
 
-    async def due_messages(self, now: datetime, limit: int = 50) -> list[OutboxMessage]:
+    async def due_messages(
+        self, now: datetime, channels: Sequence[str], limit: int = 50
+    ) -> list[OutboxMessage]:
+        if not channels:
+            return []
+        marks = ", ".join("?" * len(channels))
         rows = await self._all(
             "SELECT id, person_id, channel, chat_id, payload, attempts, created_at FROM outbox"
-            " WHERE sent_at IS NULL AND next_attempt_at <= ? ORDER BY next_attempt_at, id"
-            " LIMIT ?",
-            (to_text(now), limit),
+            f" WHERE sent_at IS NULL AND channel IN ({marks}) AND next_attempt_at <= ?"
+            " ORDER BY next_attempt_at, id LIMIT ?",
+            (*channels, to_text(now), limit),
         )
         return [_outbox(row) for row in rows]
 
@@ -656,6 +612,75 @@ class SqliteTransaction:
             "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
             " WHERE id = ?",
             (error[:500], to_text(retry_at), message_id),
+        )
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    async def enqueue_job(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        channel: str | None = None,
+        dedup_key: str | None = None,
+        run_after: datetime | None = None,
+    ) -> int | None:
+        stamp = now()
+        row = await self._returning_maybe(
+            "INSERT INTO jobs (kind, channel, payload, dedup_key, run_after, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
+            (kind, channel, _json(payload), dedup_key, to_text(run_after) or stamp, stamp),
+        )
+        return None if row is None else int(row["id"])
+
+    async def claim_job(
+        self, channels: Sequence[str], owner: str, now: datetime, lease_until: datetime
+    ) -> Job | None:
+        marks = ", ".join("?" * len(channels)) or "NULL"
+        at = to_text(now)
+        row = await self._returning_maybe(
+            "UPDATE jobs SET state = 'running', claimed_by = ?, lease_until = ?,"
+            " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE"
+            " ((state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
+            f" AND (channel IS NULL OR channel IN ({marks})) ORDER BY run_after, id LIMIT 1)"
+            " RETURNING id, kind, channel, payload, attempts - 1",
+            (owner, to_text(lease_until), at, at, *channels),
+        )
+        if row is None:
+            return None
+        job_id, kind, channel, payload, attempts = row
+        return Job(job_id, kind, channel, json.loads(payload), attempts)
+
+    async def job_done(self, job_id: int, owner: str) -> bool:
+        changed = await self._run(
+            "UPDATE jobs SET state = 'done', finished_at = ?, lease_until = NULL"
+            " WHERE id = ? AND claimed_by = ? AND state = 'running'",
+            (now(), job_id, owner),
+        )
+        return changed == 1
+
+    async def job_failed(
+        self, job_id: int, owner: str, error: str, retry_at: datetime | None
+    ) -> None:
+        params: Params
+        if retry_at is None:
+            sets, params = "state = 'failed', finished_at = ?", (now(),)
+        else:
+            sets, params = "state = 'pending', run_after = ?", (to_text(retry_at),)
+        await self._run(
+            f"UPDATE jobs SET {sets}, last_error = ?, lease_until = NULL"
+            " WHERE id = ? AND claimed_by = ? AND state = 'running'",
+            (*params, error[:500], job_id, owner),
+        )
+
+    async def release_jobs(self, channels: Sequence[str]) -> int:
+        if not channels:
+            return 0
+        marks = ", ".join("?" * len(channels))
+        return await self._run(
+            "UPDATE jobs SET state = 'pending', lease_until = NULL, run_after = ?"
+            f" WHERE state = 'running' AND channel IN ({marks})",
+            (now(), *channels),
         )
 
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None:
@@ -752,23 +777,27 @@ class SqliteTransaction:
 
 
 class SqliteRepository:
-    """`storage.base.Repository` on one SQLite connection; open it with `await open(path)`.
+    """`storage.base.Repository` on a SQLite file; open it with `await SqliteRepository.open(path)`.
 
     Group commit: each `transaction()` is a savepoint inside the connection's current SQLite
     transaction; its caller resumes only once a COMMIT that includes it has reached the disk.
     Transactions that queue while a commit is being written run next and share the following
-    commit, so one fsync serves many answers under load, and none is ever reported done
-    before it is durable. A failed transaction rolls back to its savepoint alone.
+    commit, so one fsync serves many answers under load. A failed transaction rolls back to its
+    savepoint alone; when SQLite rolled back the whole transaction by itself (a full disk, an
+    I/O error, an interrupt), every transaction of that batch fails with it: none is confirmed.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, synchronous: str) -> None:
         self._conn = conn
+        self._path = path
+        self._synchronous = synchronous
         self._lock = asyncio.Lock()  # one transaction (or the commit) on the connection at a time
         self._closed = False
         self._waiting: list[asyncio.Future[None]] = []  # released, waiting for their commit
         self._committer: asyncio.Task[None] | None = None
-        self._cache = RowCache()
-        self._data_version: int | None = None
+        self._reader: aiosqlite.Connection | None = None  # snapshots (opened when first asked)
+        self._reader_lock = asyncio.Lock()
+        self._held: dict[str, int] = {}  # channel -> file descriptor of its lock file
 
     @classmethod
     async def open(cls, path: str | Path, *, synchronous: str = "FULL") -> SqliteRepository:
@@ -778,9 +807,22 @@ class SqliteRepository:
             raise ValueError(
                 f"synchronous must be one of {', '.join(SYNCHRONOUS)}: {synchronous!r}"
             )
-        if str(path) != MEMORY:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return cls(await asyncio.to_thread(_connect, str(path), mode))
+        name = str(path)
+        if name != MEMORY:
+            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        conn = await _connect(name, mode)
+        try:
+            await apply_migrations(conn)
+        except BaseException:
+            await conn.close()
+            raise
+        return cls(conn, name, mode)
+
+    @property
+    def url(self) -> str:
+        return self._path
+
+    # --- write transactions -----------------------------------------------------------------
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -789,26 +831,50 @@ class SqliteRepository:
         async with self._lock:
             if self._closed:
                 raise StorageError("the repository is closed")
-            if not self._conn.in_transaction:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._check_cache()
-            self._conn.execute("SAVEPOINT tx")
-            tx = SqliteTransaction(self._conn, self._cache)
+            await self._begin()
+            tx = SqliteTransaction(self._conn)
             try:
                 yield tx
+                with _translated():
+                    await self._conn.execute("RELEASE tx")
             except BaseException:
-                self._conn.execute("ROLLBACK TO tx")
-                self._conn.execute("RELEASE tx")
-                self._cache.clear()  # it may hold what was just undone
-                self._commit_soon()  # end the SQLite transaction: others wait for its lock
+                await self._undo()
                 raise
             finally:
                 tx.end()
-            self._conn.execute("RELEASE tx")
             durable = asyncio.get_running_loop().create_future()
             self._waiting.append(durable)
             self._commit_soon()
         await durable
+
+    async def _begin(self) -> None:
+        """Open the connection's SQLite transaction if none is open, then the savepoint."""
+        with _translated():
+            if not self._conn.in_transaction:
+                if self._waiting:  # released into a transaction SQLite has since ended
+                    _settle(self._waiting, StorageError("the transaction was rolled back"))
+                    self._waiting = []
+                await self._conn.execute("BEGIN IMMEDIATE")
+            await self._conn.execute("SAVEPOINT tx")
+
+    async def _undo(self) -> None:
+        """Roll back the failed transaction's savepoint. When that is not possible (SQLite has
+        already rolled back the whole transaction, or the rollback fails), the transactions
+        released earlier into the same batch are lost too: they fail, never confirmed."""
+        undone = False
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                await self._conn.execute("ROLLBACK TO tx")
+                await self._conn.execute("RELEASE tx")
+                undone = self._conn.in_transaction
+        if not undone:
+            self._lose_batch("rolled back by SQLite")
+        self._commit_soon()  # end the SQLite transaction: other processes wait for its lock
+
+    def _lose_batch(self, why: str) -> None:
+        """Fail every transaction waiting for the current batch's commit."""
+        batch, self._waiting = self._waiting, []
+        _settle(batch, StorageError(f"not saved: {why}"))
 
     def _commit_soon(self) -> None:
         """Make sure a commit follows what ran so far (unless one is already on its way)."""
@@ -818,29 +884,62 @@ class SqliteRepository:
     async def _commit(self) -> None:
         """Commit everything released so far, once the transactions queued before it ran."""
         async with self._lock:
-            batch, self._waiting = self._waiting, []
             if not self._conn.in_transaction:
-                _settle(batch, None)
+                self._lose_batch("the transaction ended before its commit")
                 return
+            batch, self._waiting = self._waiting, []
             try:
-                await asyncio.to_thread(self._conn.execute, "COMMIT")
+                await self._conn.execute("COMMIT")
             except BaseException as exc:
-                self._cache.clear()
                 with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
+                    if self._conn.in_transaction:
+                        await self._conn.execute("ROLLBACK")
                 _settle(batch, StorageError(f"commit failed: {exc}"))
                 if not isinstance(exc, Exception):
                     raise
             else:
                 _settle(batch, None)
 
-    def _check_cache(self) -> None:
-        """Drop the kept rows if another connection has committed since we last looked (the
-        write lock is ours now: nobody else can commit until our COMMIT)."""
-        version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
-        if version != self._data_version:
-            self._cache.clear()
-            self._data_version = version
+    # --- snapshots --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Transaction]:
+        """A read transaction on a second connection: one consistent state, no write lock (an
+        in-memory database has no second connection: its snapshot waits for the writer)."""
+        if self._path == MEMORY:
+            async with self._lock:
+                memory = SqliteTransaction(self._conn, writable=False)
+                try:
+                    yield memory
+                finally:
+                    memory.end()
+            return
+        async with self._reader_lock:
+            if self._closed:
+                raise StorageError("the repository is closed")
+            if self._reader is None:
+                self._reader = await _connect(self._path, self._synchronous)
+            await self._reader.execute("BEGIN")
+            tx = SqliteTransaction(self._reader, writable=False)
+            try:
+                yield tx
+            finally:
+                tx.end()
+                await self._reader.execute("ROLLBACK")
+
+    # --- channels ---------------------------------------------------------------------------
+
+    async def hold_channels(self, channels: Sequence[str]) -> None:
+        """An exclusive lock file per channel beside the database (`<db>.<channel>.lock`): the
+        operating system releases it when the process ends, even by kill -9, so a restart takes
+        the channel at once while a second live process is refused."""
+        if self._path == MEMORY:
+            return
+        for channel in channels:
+            if channel not in self._held:
+                self._held[channel] = await asyncio.to_thread(_lock_file, self._path, channel)
+
+    # --- closing ----------------------------------------------------------------------------
 
     async def close(self) -> None:
         """Wait for running transactions and their commit, then close; closing twice is
@@ -849,11 +948,20 @@ class SqliteRepository:
             with contextlib.suppress(BaseException):
                 await self._committer
         async with self._lock:
-            if not self._closed:
-                self._closed = True
-                if self._conn.in_transaction:
-                    self._conn.execute("COMMIT")
-                await asyncio.to_thread(self._conn.close)
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    await self._conn.execute("COMMIT")
+            self._lose_batch("the repository was closed")
+            await self._conn.close()
+        async with self._reader_lock:
+            if self._reader is not None:
+                await self._reader.close()
+        for descriptor in self._held.values():
+            os.close(descriptor)
+        self._held.clear()
 
 
 def _settle(batch: list[asyncio.Future[None]], error: BaseException | None) -> None:
@@ -866,18 +974,30 @@ def _settle(batch: list[asyncio.Future[None]], error: BaseException | None) -> N
             future.set_exception(error)
 
 
-def _connect(path: str, synchronous: str) -> sqlite3.Connection:
-    """Connect, configure and migrate (in a worker thread: opening may wait for the disk)."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+async def _connect(path: str, synchronous: str) -> aiosqlite.Connection:
+    """Connect and configure (WAL, foreign keys, the busy wait, durability)."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
     try:
         conn.row_factory = sqlite3.Row
-        journal = str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]).lower()
+        rows = await conn.execute_fetchall("PRAGMA journal_mode = WAL")
+        journal = str(next(iter(rows))[0]).lower()
         if journal != "wal" and path != MEMORY:
             raise StorageError(f"could not turn on WAL mode (journal_mode is {journal!r})")
-        for pragma in ("foreign_keys = ON", "busy_timeout = 5000", f"synchronous = {synchronous}"):
-            conn.execute(f"PRAGMA {pragma}")
-        apply_migrations(conn)
+        pragmas = ("foreign_keys = ON", f"busy_timeout = {BUSY_MS}", f"synchronous = {synchronous}")
+        for pragma in pragmas:
+            await conn.execute(f"PRAGMA {pragma}")
     except BaseException:
-        conn.close()
+        await conn.close()
         raise
     return conn
+
+
+def _lock_file(path: str, channel: str) -> int:
+    """Open and lock `<path>.<channel>.lock`; ChannelHeld when another process holds it."""
+    descriptor = os.open(f"{path}.{channel}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        raise ChannelHeld(channel) from None
+    return descriptor

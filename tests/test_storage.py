@@ -9,6 +9,7 @@ from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from storage.base import (
@@ -73,8 +74,8 @@ async def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> 
 
     rows = _query(db_path, "SELECT version FROM schema_migrations ORDER BY version")
     assert rows == [(m.version,) for m in migrations]
-    with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
-        assert apply_migrations(conn) == []
+    async with aiosqlite.connect(db_path, isolation_level=None) as conn:
+        assert await apply_migrations(conn) == []
 
 
 async def test_open_creates_the_parent_folders_and_every_table(
@@ -94,12 +95,13 @@ async def test_open_creates_the_parent_folders_and_every_table(
 async def test_a_failing_migration_leaves_no_trace(tmp_path: Path) -> None:
     good = load_migrations()[0]
     bad = Migration(2, "0002_bad.sql", "CREATE TABLE half (x INTEGER);\nNOT SQL AT ALL;\n")
-    with closing(sqlite3.connect(tmp_path / "m.sqlite3", isolation_level=None)) as conn:
+    async with aiosqlite.connect(tmp_path / "m.sqlite3", isolation_level=None) as conn:
         with pytest.raises(sqlite3.OperationalError):
-            apply_migrations(conn, [good, bad])
+            await apply_migrations(conn, [good, bad])
         assert not conn.in_transaction
-        assert conn.execute("SELECT name FROM sqlite_master WHERE name = 'half'").fetchall() == []
-        versions = conn.execute("SELECT version FROM schema_migrations").fetchall()
+        half = "SELECT name FROM sqlite_master WHERE name = 'half'"
+        assert list(await conn.execute_fetchall(half)) == []
+        versions = await conn.execute_fetchall("SELECT version FROM schema_migrations")
         assert [tuple(row) for row in versions] == [(1,)]
 
 
@@ -447,13 +449,13 @@ async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository)
     )
 
 
-# --- rows kept between transactions (storage.rowcache) ------------------------------------------
+# --- what other connections and rolled-back transactions leave ----------------------------------
 
 
 async def test_a_change_committed_by_another_process_is_seen_at_once(
     repo: SqliteRepository, db_path: Path
 ) -> None:
-    """Rows read before are kept in memory; another connection's commit must not be hidden."""
+    """Another connection's commit (a second process on the file) is what the next turn reads."""
     unit, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:  # read everything a turn reads: now kept
         await tx.put_answer(assessment.id, "1a", "7", person.id)
@@ -515,16 +517,6 @@ async def test_kept_rows_follow_this_process_writes(repo: SqliteRepository) -> N
         await tx.record_submission(assessment.id, person.id, date(2024, 3, 1), None)
     async with repo.transaction() as tx:
         assert (await tx.get_assessment_by_id(assessment.id)).status == "submitted"  # type: ignore[union-attr]
-
-
-def test_the_row_cache_keeps_only_the_most_recently_used() -> None:
-    from storage.rowcache import Lru
-
-    kept: Lru[int, str] = Lru(size=2)
-    kept[1], kept[2] = "một", "hai"
-    assert kept[1] == "một"  # 1 is now the most recent
-    kept[3] = "ba"
-    assert 2 not in kept and kept.get(1) == "một" and kept.get(3) == "ba" and len(kept) == 2
 
 
 async def test_an_answer_moves_the_cursor_to_its_question(repo: SqliteRepository) -> None:

@@ -1,0 +1,164 @@
+"""Group commit under faults: nobody is told "saved" for what is not on disk.
+
+Many transactions share one COMMIT (one fsync). These tests break that commit or the batch in the
+ways a real disk does, then read the file back with a fresh connection: every transaction whose
+block returned is there, and every one that raised is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from storage.base import StorageError
+from storage.sqlite import SqliteRepository
+
+FRAMEWORK = "tt22-2020"
+
+
+async def _assessment(repo: SqliteRepository) -> tuple[int, int]:
+    async with repo.transaction() as tx:
+        unit = await tx.create_unit("Trường Tiểu học Hòa Bình", "giao-duc-pho-thong", "cap-huyen")
+        person = await tx.upsert_person("console", "lan", "Lan")
+        assessment = await tx.create_assessment(unit.id, FRAMEWORK, 2023)
+    return assessment.id, person.id
+
+
+def _stored(path: Path) -> dict[str, str]:
+    """The evidence on disk, read by an outsider after the repository is closed."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT code, evidence FROM answers").fetchall()
+    return {code: evidence for code, evidence in rows}
+
+
+async def _write(
+    repo: SqliteRepository, assessment: int, person: int, code: str, text: str
+) -> bool:
+    """One answer with its evidence in its own transaction: True when confirmed."""
+    try:
+        async with repo.transaction() as tx:
+            await tx.put_answer(assessment, code, "5", person)
+            await tx.append_evidence(assessment, code, text, person)
+    except StorageError:
+        return False
+    return True
+
+
+async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it(
+    tmp_path: Path,
+) -> None:
+    """An interrupt inside a write rolls back SQLite's whole transaction, so the transactions
+    released before it in the same batch are gone too: they must fail, not be confirmed."""
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    assessment, person = await _assessment(repo)
+    calls = {"n": 0}
+
+    def interrupt_once() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 1 else 0
+
+    async def poisoned() -> bool:
+        try:
+            async with repo.transaction() as tx:
+                await tx.put_answer(assessment, "poison", "1", person)
+                await repo._conn.set_progress_handler(interrupt_once, 1)
+                await tx.append_evidence(assessment, "poison", "x" * 1000, person)
+        except StorageError:
+            return False
+        finally:
+            await repo._conn.set_progress_handler(None, 1)
+        return True
+
+    codes = [f"c{i}" for i in range(12)]
+    jobs = [_write(repo, assessment, person, code, f"minh chứng {code}") for code in codes[:6]]
+    jobs.append(poisoned())
+    jobs += [_write(repo, assessment, person, code, f"minh chứng {code}") for code in codes[6:]]
+    outcomes = await asyncio.gather(*jobs)
+    await repo.close()
+
+    confirmed = {
+        code for code, ok in zip([*codes[:6], "poison", *codes[6:]], outcomes, strict=True) if ok
+    }
+    stored = _stored(path)
+    assert "poison" not in confirmed and "poison" not in stored
+    assert confirmed == set(stored)  # confirmed exactly when on disk
+    assert len(confirmed) < len(codes)  # the batch the interrupt hit was lost, and said so
+
+
+async def test_a_commit_that_fails_confirms_nobody_of_its_batch(tmp_path: Path) -> None:
+    """A COMMIT refused by the database (a deferred foreign key here) leaves nothing behind,
+    and every transaction that waited for it hears so."""
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    assessment, person = await _assessment(repo)
+    await repo._conn.execute("PRAGMA defer_foreign_keys = ON")
+
+    async def broken() -> bool:
+        try:
+            async with repo.transaction() as tx:
+                await tx.add_membership(99_999, person, "staff")  # checked only at COMMIT
+        except StorageError:
+            return False
+        return True
+
+    codes = [f"c{i}" for i in range(8)]
+    jobs = [_write(repo, assessment, person, code, code) for code in codes[:4]]
+    jobs += [broken(), *(_write(repo, assessment, person, code, code) for code in codes[4:])]
+    outcomes = await asyncio.gather(*jobs)
+    # The repository goes on: the next transaction commits normally.
+    assert await _write(repo, assessment, person, "after", "sau sự cố")
+    await repo.close()
+
+    names = [*codes[:4], "broken", *codes[4:]]
+    confirmed = {name for name, ok in zip(names, outcomes, strict=True) if ok}
+    stored = _stored(path)
+    assert "broken" not in confirmed
+    assert confirmed | {"after"} == set(stored)
+
+
+@contextlib.contextmanager
+def _small_disk(folder: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `folder` (root only; the test is skipped elsewhere)."""
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_a_full_disk_mid_batch_never_confirms_what_is_not_stored(tmp_path: Path) -> None:
+    """The disk fills while batches of answers are being committed: every confirmed answer is
+    in the file afterwards, and none of the refused ones is."""
+    with _small_disk(tmp_path / "disk", "400k") as disk:
+        path = disk / "db.sqlite3"
+        repo = await SqliteRepository.open(path)
+        assessment, person = await _assessment(repo)
+        names: list[str] = []
+        outcomes: list[bool] = []
+        for batch in range(40):
+            codes = [f"b{batch}-{i}" for i in range(8)]
+            names += codes
+            outcomes += await asyncio.gather(
+                *(_write(repo, assessment, person, code, code + " " + "đ" * 3000) for code in codes)
+            )
+            if outcomes.count(False) > 16:
+                break
+        await repo.close()
+        confirmed = {name for name, ok in zip(names, outcomes, strict=True) if ok}
+        assert False in outcomes, "the disk never filled: make it smaller"
+        assert confirmed, "nothing was written before the disk filled"
+        assert set(_stored(path)) == confirmed
