@@ -78,7 +78,8 @@ def _run_channels(config: Config, only: str | None) -> int:
     try:
         asyncio.run(serve(config, channels=None if only is None else [only]))
     except ConfigError as exc:
-        print(t(f"service.{exc}"), file=sys.stderr)
+        key, *detail = exc.args
+        print(t(f"service.{key}", detail=detail[0] if detail else ""), file=sys.stderr)
         return 2
     except ZaloError as exc:  # a refused token, or Zalo unreachable at start
         print(t("service.zalo_failed", status=exc.status, detail=exc.description), file=sys.stderr)

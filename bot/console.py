@@ -2,25 +2,47 @@
 
 Each line is one message from the user. End of input or Ctrl-C leaves everything saved (every
 answer was committed before its confirmation was printed); running it again with the same
-database and user resumes the unit's assessment where it stopped.
+database and user resumes the unit's assessment where it stopped. After each line the console
+runs the jobs that line queued (a report, a workbook) and prints what they send to this chat,
+so a person trying it reads the report's path right after the submission.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
+from bot.jobs import JobWorker
+from bot.outbox import OutboxWorker
 from bot.textrender import render_text
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
-from storage.sqlite import SqliteRepository
+from storage import open_repository
+from storage.base import ChannelHeld
 from templates.text import t
 
 CHANNEL = "console"
+
+
+class ConsoleChannel:
+    """The outbox's way into this terminal: messages for this console's user are printed;
+    those for another console user wait for that user's console."""
+
+    name = CHANNEL
+
+    def __init__(self, user: str, out: TextIO) -> None:
+        self.user = user
+        self.out = out
+
+    async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
+        if chat_id != self.user:
+            raise LookupError("another console user's message")
+        _print(replies, self.out)
 
 
 def _print(replies: Iterable[Reply], out: TextIO) -> None:
@@ -39,20 +61,33 @@ def run_console(
     """Chat on `stdin`/`stdout` until end of input or Ctrl-C.
 
     Lines are read on the main thread (not in an executor) so Ctrl-C interrupts a waiting read at
-    once; each line is handled to completion, committed, then printed.
+    once; each line is handled to completion, committed, then printed, then its jobs run (in a
+    thread: this terminal has one person, whom nobody else waits behind).
     """
-    with asyncio.Runner() as runner:
-        repository = runner.run(SqliteRepository.open(db_path))
-        engine = Engine(repository, Settings(reports_dir=data_dir / "reports"))
+    with asyncio.Runner() as runner, ThreadPoolExecutor(max_workers=1) as executor:
+        repository = runner.run(open_repository(db_path))
+        try:
+            runner.run(repository.hold_channels([CHANNEL]))
+        except ChannelHeld:
+            runner.run(repository.close())
+            stdout.write(t("console.held") + "\n")
+            return
+        settings = Settings(reports_dir=data_dir / "reports")
+        engine = Engine(repository, settings)
+        jobs = JobWorker(repository, settings, [CHANNEL], executor)
+        outbox = OutboxWorker(repository, {CHANNEL: ConsoleChannel(user, stdout)})
         sender = Sender(id=user, name=user)
 
-        def send(kind: EventKind, text: str) -> None:
-            _print(runner.run(engine.handle(Event(CHANNEL, user, sender, kind, text))), stdout)
+        async def turn(kind: EventKind, text: str) -> None:
+            _print(await engine.handle(Event(CHANNEL, user, sender, kind, text)), stdout)
+            await jobs.drain()
+            await outbox.run_once()
 
         try:
-            send(EventKind.COMMAND, "start")
+            runner.run(jobs.start())
+            runner.run(turn(EventKind.COMMAND, "start"))
             while line := _read(stdin, stdout):
-                send(EventKind.TEXT, line.rstrip("\r\n"))
+                runner.run(turn(EventKind.TEXT, line.rstrip("\r\n")))
         except KeyboardInterrupt:
             stdout.write("\n")
         finally:

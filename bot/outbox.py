@@ -10,7 +10,6 @@ on restart (at least once; Telegram and Zalo offer no way to make a send idempot
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -33,7 +32,8 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class OutboxWorker:
-    """Sends due outbox rows through the running channels."""
+    """Sends the due outbox rows of the channels this process holds (`Repository.hold_channels`):
+    rows of another channel are left to the process that runs it."""
 
     def __init__(
         self,
@@ -47,11 +47,16 @@ class OutboxWorker:
         self.channels = channels
         self.interval = interval
         self.clock = clock
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Rows were just committed: send now rather than at the next interval."""
+        self._wake.set()
 
     async def run_once(self) -> int:
         """Try every due row once; the number sent."""
         async with self.repository.transaction() as tx:
-            due = await tx.due_messages(self.clock())
+            due = await tx.due_messages(self.clock(), list(self.channels))
         sent = 0
         for message in due:
             sent += await self._deliver(message)
@@ -81,9 +86,19 @@ class OutboxWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, checking every `interval` seconds."""
         while not stop.is_set():
+            self._wake.clear()
             try:
                 await self.run_once()
             except Exception:
                 log.exception("outbox pass failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.interval)
+            await pause(stop, self._wake, self.interval)
+
+
+async def pause(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    """Wait `seconds`, or less when `stop` or `wake` is set (a worker between its passes)."""
+    waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import secrets
 import signal
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -25,15 +24,16 @@ from typing import Any
 
 from bot.channels import Channel
 from bot.config import Config
+from bot.jobs import JobWorker, process_executor
 from bot.outbox import OutboxWorker
 from bot.report_links import ROUTE, ReportLinks
 from bot.web import WebServer
 from bot.zalo_adapter import ZaloAdapter
+from conversations import jobs
 from conversations.engine import Engine
-from conversations.reminders import send_reminders
 from conversations.settings import Settings
-from storage.base import Repository
-from storage.sqlite import SqliteRepository
+from storage import open_repository
+from storage.base import ChannelHeld, Repository
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,12 @@ async def serve(
         raise ConfigError("no_token")
     stop = stop or _stop_on_signals()
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    repository = await SqliteRepository.open(config.db_path)
+    repository = await open_repository(config.db_path)
     try:
+        try:  # before any channel starts: a second process on these channels would steal rows
+            await repository.hold_channels(names)
+        except ChannelHeld as held:
+            raise ConfigError("channel_held", str(held)) from None
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
@@ -85,28 +89,10 @@ async def serve(
             if "zalo" in names:
                 adapter = await stack.enter_async_context(_zalo(engine, config, web, links))
                 senders["zalo"] = adapter.channel
-            settle_garbage_collector()
             log.info("assistant running (%s); Ctrl-C stops it", ", ".join(names))
             await _background(repository, engine, senders, config, stop)
     finally:
         await repository.close()
-
-
-GC_YOUNG_OBJECTS = 10_000  # allocations between young collections (Python's default: 700)
-
-
-def settle_garbage_collector() -> None:
-    """Once started: leave what start-up built (modules, rubrics, templates) out of every later
-    collection, and collect the young generation less often.
-
-    A turn allocates a few thousand short-lived objects; with Python's defaults the collector
-    runs several times a turn and, every so often, walks every object of the process. Measured
-    in bench/turns.py: about 10 % more turns a second and a lower p99. Memory is unchanged:
-    the objects kept out were never going to be freed.
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
@@ -179,29 +165,43 @@ async def _background(
     config: Config,
     stop: asyncio.Event,
 ) -> None:
-    """The outbox worker and the reminder check, until `stop`."""
-    worker = OutboxWorker(repository, channels)
-    tasks: list[asyncio.Task[Any]] = [
-        asyncio.create_task(worker.run(stop)),
-        asyncio.create_task(remind_periodically(repository, engine, config, stop)),
-    ]
-    await stop.wait()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    """The job worker, the outbox worker and the hourly reminder pass, until `stop`."""
+    outbox = OutboxWorker(repository, channels)
+    with process_executor() as executor:
+        worker = JobWorker(
+            repository, engine.settings, list(channels), executor, on_done=outbox.wake
+        )
+        await worker.start()
+        engine.on_queued = _waking(worker, outbox)
+        tasks: list[asyncio.Task[Any]] = [
+            asyncio.create_task(worker.run(stop)),
+            asyncio.create_task(outbox.run(stop)),
+            asyncio.create_task(remind_periodically(repository, worker, config, stop)),
+        ]
+        await stop.wait()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _waking(worker: JobWorker, outbox: OutboxWorker) -> Callable[[], None]:
+    def wake() -> None:
+        worker.wake()
+        outbox.wake()
+
+    return wake
 
 
 async def remind_periodically(
-    repository: Repository, engine: Engine, config: Config, stop: asyncio.Event
+    repository: Repository, worker: JobWorker, config: Config, stop: asyncio.Event
 ) -> None:
-    """Check for due reminders at start and every `reminder_check_minutes`."""
+    """Queue the reminder pass (a job: it reads every unit) at start and every
+    `reminder_check_minutes`; one pass per period whichever process queues it first."""
     while not stop.is_set():
         try:
             async with repository.transaction() as tx:
-                now = datetime.now(UTC)
-                count = await send_reminders(tx, now, engine.today(), engine.settings)
-            if count:
-                log.info("reminders queued for %d units", count)
+                await jobs.queue_reminders(tx, datetime.now(UTC), config.reminder_check_minutes)
+            worker.wake()
         except Exception:
-            log.exception("reminder check failed; trying again later")
+            log.exception("queueing the reminder pass failed; trying again later")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), config.reminder_check_minutes * 60)
 

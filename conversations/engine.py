@@ -18,11 +18,13 @@ from conversations.events import Event, EventKind, Reply
 from conversations.screen import Locked, NoAssessment, current, show
 from conversations.settings import Settings
 from rubric.answers import fold
-from storage.base import ChatState, Person, Repository, Transaction
+from storage.base import ChatState, Conflict, Person, Repository, Transaction
 from templates.formatting import VIETNAM
 from templates.text import t
 
 log = logging.getLogger(__name__)
+
+TURN_ATTEMPTS = 3  # runs of one turn when the store reports conflicts
 
 __all__ = ["Engine", "onboarding"]  # importing onboarding and assessing registers their screens
 
@@ -42,24 +44,40 @@ class Engine:
         self.repository = repository
         self.settings = settings or Settings()
         self.today = today
+        self.on_queued: Callable[[], None] = lambda: None  # set by the service: wake workers
 
     async def handle(self, event: Event) -> list[Reply]:
-        """Handle one event; the replies are returned only after its changes are committed."""
-        try:
-            async with self.repository.transaction() as tx:
-                if event.update_id is not None and not await tx.mark_update(
-                    event.channel, event.update_id
-                ):
-                    return []  # a redelivered update changes nothing
-                person = await tx.upsert_person(event.channel, event.sender.id, event.sender.name)
-                chat = await _chat(tx, event, person)
-                ctx = Ctx(tx, event, person, chat, self.today(), self.settings)
-                replies = await dispatch(ctx)
-                await tx.save_chat(ctx.chat)
-            return replies
-        except Exception:
-            log.exception("engine failed on a %s event of %s", event.kind, event.channel)
-            return [Reply(t("error.internal"))]
+        """Handle one event; the replies are returned only after its changes are committed.
+
+        A turn only reads and writes rows (heavy work is queued as a job), so when the store
+        reports a conflict with another transaction the whole turn simply runs again.
+        """
+        for attempt in range(1, TURN_ATTEMPTS + 1):
+            try:
+                return await self._turn(event)
+            except Conflict:
+                if attempt == TURN_ATTEMPTS:
+                    log.warning("turn of a %s event gave up after %d conflicts", event.kind, attempt)
+            except Exception:
+                log.exception("engine failed on a %s event of %s", event.kind, event.channel)
+                break
+        return [Reply(t("error.internal"))]
+
+    async def _turn(self, event: Event) -> list[Reply]:
+        async with self.repository.transaction() as tx:
+            if event.update_id is not None and not await tx.mark_update(
+                event.channel, event.update_id
+            ):
+                return []  # a redelivered update changes nothing
+            person = await tx.upsert_person(event.channel, event.sender.id, event.sender.name)
+            chat = await _chat(tx, event, person)
+            ctx = Ctx(tx, event, person, chat, self.today(), self.settings)
+            replies = await dispatch(ctx)
+            await tx.save_chat(ctx.chat)
+            queued = tx.queued
+        if queued:
+            self.on_queued()  # committed: the outbox and job workers may start on it now
+        return replies
 
 
 async def _chat(tx: Transaction, event: Event, person: Person) -> ChatState:

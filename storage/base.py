@@ -226,6 +226,11 @@ class Transaction(Protocol):
     to the event log by itself: the engine calls `log`.
     """
 
+    @property
+    def queued(self) -> bool:
+        """Whether this transaction added outbox messages or jobs (their workers are woken
+        once it has committed)."""
+
     async def mark_update(self, channel: str, update_id: str) -> bool:
         """Record a channel update id; False when it was already processed (a redelivery)."""
 

@@ -188,6 +188,11 @@ class SqliteTransaction:
     def __init__(self, conn: aiosqlite.Connection, *, writable: bool = True) -> None:
         self._connection: aiosqlite.Connection | None = conn
         self._writable = writable
+        self._queued = False
+
+    @property
+    def queued(self) -> bool:
+        return self._queued
 
     def end(self) -> None:
         """Called by the repository when the transaction is over: later use is an error."""
@@ -583,6 +588,7 @@ class SqliteTransaction:
         self, person_id: int | None, channel: str, chat_id: str, payload: dict[str, Any]
     ) -> int:
         stamp = now()
+        self._queued = True
         row = await self._returning(
             "INSERT INTO outbox (person_id, channel, chat_id, payload, created_at,"
             " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
@@ -626,6 +632,7 @@ class SqliteTransaction:
         run_after: datetime | None = None,
     ) -> int | None:
         stamp = now()
+        self._queued = True
         row = await self._returning_maybe(
             "INSERT INTO jobs (kind, channel, payload, dedup_key, run_after, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
@@ -800,7 +807,9 @@ class SqliteRepository:
         self._held: dict[str, int] = {}  # channel -> file descriptor of its lock file
 
     @classmethod
-    async def open(cls, path: str | Path, *, synchronous: str = "FULL") -> SqliteRepository:
+    async def open(
+        cls, path: str | Path, *, synchronous: str = "FULL", migrate: bool = True
+    ) -> SqliteRepository:
         """Open (creating it and its folders if needed) and migrate the database at `path`."""
         mode = synchronous.upper()
         if mode not in SYNCHRONOUS:
@@ -812,7 +821,8 @@ class SqliteRepository:
             await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         conn = await _connect(name, mode)
         try:
-            await apply_migrations(conn)
+            if migrate:
+                await apply_migrations(conn)
         except BaseException:
             await conn.close()
             raise
