@@ -114,13 +114,17 @@ class ReportData:
     submitted_at: datetime | None = None
     issued: date | None = None  # the date line; None leaves day and month for the clerk
     level: int = 1  # the mức độ the unit asks recognition at (recognition frameworks)
+    scored: Result | None = None  # the result as the caller already computed it from `answers`
 
     @property
     def kind(self) -> Kind:
         return load_kind(self.unit.kind)
 
     def result(self) -> Result:
-        """The figures at the report's level (`level` is ignored by points frameworks)."""
+        """The figures at the report's level (`level` is ignored by points frameworks): as the
+        caller scored them (the engine scores an assessment once per turn), else from `answers`."""
+        if self.scored is not None:
+            return self.scored
         level = self.level if self.framework.method == "recognition" else 1
         return evaluate(self.framework, self.kind, self.answers, level)
 
