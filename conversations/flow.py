@@ -5,9 +5,11 @@ next (`show(ctx, Mode.X)`). The table is built here, explicitly: nothing is regi
 importing a module. The engine hands it to every turn (`Ctx.flow`), so a screen moves the chat
 to another screen without importing it, and the modules form a one-way graph:
 
-    modes <- context <- screen <- working <- results <- reporting
-    questions <- level1, review, opening;  reporting <- narratives, approval <- submission
-    roles, outbox, invites <- onboarding;  opening, approval, overview <- menu <- flow <- engine
+    modes, events <- context <- screen <- working <- results <- reporting
+    working, results <- questions <- level1, review, opening
+    reporting <- narratives;  reporting, roles, outbox <- approval <- submission
+    roles <- invites <- onboarding;  roles, results <- overview
+    opening, approval, overview <- menu;  every screen's module <- flow <- engine
 
 Main paths (→ reads "moves to"):
 

@@ -26,7 +26,7 @@ class Mode(StrEnum):
     PREFILL = "prefill"
     RESUME = "resume"
     CONFIRM_RESTART = "confirm_restart"
-    # answering (conversations.questions)
+    # answering (conversations.questions), the mức độ 1 decision (conversations.level1)
     ASK = "ask"
     EVIDENCE = "evidence"
     LEVEL1_DECISION = "level1_decision"
