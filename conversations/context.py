@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
+from typing import Protocol
 
 from conversations import tokens
 from conversations.events import Choice, ChoiceKind, Event, Reply
+from conversations.modes import Mode
 from conversations.settings import Settings
 from rubric.answers import fold
 from storage.base import Assessment, ChatState, Person, Transaction, Unit
@@ -23,14 +25,28 @@ class Option:
     typed: str | None = None
 
 
+class Prompting(Protocol):
+    """What moving to a screen needs of it: its question (`conversations.screen.Screen`)."""
+
+    async def prompt(self, ctx: Ctx) -> Reply: ...
+
+
 @dataclass
 class Ctx:
+    """One event's work: its transaction, who sent it, the chat's state, and the flow.
+
+    `flow` is the table of `conversations.flow` (mode -> screen), handed in by the engine so
+    that a screen can move the chat to any other screen without importing it. A Ctx built only
+    to read (a benchmark, a tool) may leave it empty.
+    """
+
     tx: Transaction
     event: Event
     person: Person
     chat: ChatState
     today: date
     settings: Settings
+    flow: Mapping[Mode, Prompting] = field(default_factory=dict)
 
     async def unit(self) -> Unit | None:
         if self.chat.unit_id is None:
@@ -54,10 +70,10 @@ class Ctx:
             return None
         return assessment
 
-    def goto(self, mode: str, **data: object) -> None:
+    def goto(self, mode: Mode, **data: object) -> None:
         """Move the chat to `mode`, keeping the unit's assessment and replacing the rest."""
         kept = {key: self.chat.data[key] for key in ("assessment_id",) if key in self.chat.data}
-        self.chat.mode = mode
+        self.chat.mode = mode.value  # stored as the plain string
         self.chat.data = {**kept, **data}
 
     def prompt(self, text: str, options: Sequence[Option] = ()) -> Reply:

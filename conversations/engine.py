@@ -12,11 +12,24 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
-from conversations import assessing, leaders, onboarding, tokens
+from conversations import tokens
+from conversations.approval import approve_command, return_command, review_command
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
-from conversations.screen import Locked, NoAssessment, current, show
+from conversations.flow import SCREENS, current
+from conversations.invites import (
+    create_supervising_unit,
+    invite_command,
+    join_with_code,
+    revoke_command,
+)
+from conversations.modes import Mode
+from conversations.opening import open_assessment
+from conversations.overview import overview_command
+from conversations.reminders import mute_command
+from conversations.screen import Locked, NoAssessment, show
 from conversations.settings import Settings
+from conversations.working import default_year, in_progress, working_year
 from rubric.answers import fold
 from storage.base import ChatState, Conflict, Person, Repository, Transaction
 from templates.formatting import VIETNAM
@@ -25,8 +38,6 @@ from templates.text import t
 log = logging.getLogger(__name__)
 
 TURN_ATTEMPTS = 3  # runs of one turn when the store reports conflicts
-
-__all__ = ["Engine", "onboarding"]  # importing onboarding and assessing registers their screens
 
 
 def vietnam_today() -> date:
@@ -71,7 +82,7 @@ class Engine:
                 return []  # a redelivered update changes nothing
             person = await tx.upsert_person(event.channel, event.sender.id, event.sender.name)
             chat = await _chat(tx, event, person)
-            ctx = Ctx(tx, event, person, chat, self.today(), self.settings)
+            ctx = Ctx(tx, event, person, chat, self.today(), self.settings, SCREENS)
             replies = await dispatch(ctx)
             await tx.save_chat(ctx.chat)
             queued = tx.queued
@@ -86,14 +97,14 @@ async def _chat(tx: Transaction, event: Event, person: Person) -> ChatState:
     chat = await tx.get_chat(event.channel, event.chat_id)
     if chat is None:
         chat = ChatState(event.channel, event.chat_id, person.id)
-        chat.mode = "menu" if units else "start"
+        chat.mode = (Mode.MENU if units else Mode.START).value
     chat.person_id = person.id
     if (chat.unit_id is not None and chat.unit_id not in units) or (
         chat.unit_id is None and units
     ):  # left the unit (or was removed), or joined one from another chat
         chat.unit_id = units[0] if units else None
         chat.data = {}
-        chat.mode = "menu" if units else "start"
+        chat.mode = (Mode.MENU if units else Mode.START).value
     return chat
 
 
@@ -101,9 +112,9 @@ async def dispatch(ctx: Ctx) -> list[Reply]:
     try:
         return await _dispatch(ctx)
     except NoAssessment:
-        return [await show(ctx, "menu")]
+        return [await show(ctx, Mode.MENU)]
     except Locked:
-        return [Reply(t("status.locked")), await show(ctx, "status")]
+        return [Reply(t("status.locked")), await show(ctx, Mode.STATUS)]
 
 
 async def _dispatch(ctx: Ctx) -> list[Reply]:
@@ -132,7 +143,7 @@ async def command_button(ctx: Ctx, line: str) -> list[Reply]:
         if await ctx.role_in(unit_id) is None:
             return [Reply(t("error.not_member")), await current(ctx).prompt(ctx)]
         if ctx.chat.unit_id != unit_id:
-            ctx.chat.unit_id, ctx.chat.data, ctx.chat.mode = unit_id, {}, "menu"
+            ctx.chat.unit_id, ctx.chat.data, ctx.chat.mode = unit_id, {}, Mode.MENU.value
     return await command(ctx, line)
 
 
@@ -195,14 +206,14 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
     if name == "trogiup":
         return [Reply(t("help")), await current(ctx).prompt(ctx)]
     if name == "taocaptren":  # administrators need no unit of their own
-        return await leaders.create_supervising_unit(ctx, argument)
+        return await create_supervising_unit(ctx, argument)
     unit = await ctx.unit()
     if unit is None:
-        return [Reply(t("error.no_unit")), await show(ctx, "start")]
+        return [Reply(t("error.no_unit")), await show(ctx, Mode.START)]
     if name in ("huy", "menu"):
-        return [await show(ctx, "menu")]
+        return [await show(ctx, Mode.MENU)]
     if name == "tamdung":
-        return [Reply(t("pause.done")), await show(ctx, "menu")]
+        return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
     if name == "danhgia":
         return await _assess(ctx, argument)
     if name == "tieptuc":
@@ -210,38 +221,32 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
     if name == "xemlai":
         if await ctx.assessment() is None:
             return await _continue(ctx)
-        return [await show(ctx, "review")]
+        return [await show(ctx, Mode.REVIEW)]
     if name == "thongtin":
-        return [await show(ctx, "details", field=0)]
+        return [await show(ctx, Mode.DETAILS, field=0)]
     if name == "quyetdinh":
-        return [await show(ctx, "level1_decision", then="menu")]
+        return [await show(ctx, Mode.LEVEL1_DECISION, then="menu")]
     handler = UNIT_COMMANDS.get(name)
     if handler is not None:
         return await handler(ctx, argument)
     return [Reply(t("error.unknown_command", name=name[:30])), await current(ctx).prompt(ctx)]
 
 
-async def _overview(ctx: Ctx, argument: str) -> list[Reply]:
-    from conversations import overview
-
-    return await overview.overview_command(ctx, argument)
-
-
 async def _mute(ctx: Ctx, _: str) -> list[Reply]:
-    return await leaders.mute_command(ctx, muted=True)
+    return await mute_command(ctx, muted=True)
 
 
 async def _unmute(ctx: Ctx, _: str) -> list[Reply]:
-    return await leaders.mute_command(ctx, muted=False)
+    return await mute_command(ctx, muted=False)
 
 
 UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
-    "moi": leaders.invite_command,
-    "huymoi": leaders.revoke_command,
-    "duyet": leaders.review_command,
-    "pheduyet": leaders.approve_command,
-    "tralai": leaders.return_command,
-    "tonghop": _overview,
+    "moi": invite_command,
+    "huymoi": revoke_command,
+    "duyet": review_command,
+    "pheduyet": approve_command,
+    "tralai": return_command,
+    "tonghop": overview_command,
     "tatnhac": _mute,
     "batnhac": _unmute,
 }
@@ -249,19 +254,19 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
 
 async def _start(ctx: Ctx, argument: str) -> list[Reply]:
     if argument:
-        joined = await onboarding.join_with_code(ctx, argument)
+        joined = await join_with_code(ctx, argument)
         if joined is not None:
             return joined
         return [Reply(t("join.invalid")), await current(ctx).prompt(ctx)]
     if ctx.chat.unit_id is None:
-        return [await show(ctx, "start")]
-    if await assessing.in_progress(ctx):
-        return [await show(ctx, "resume")]  # back where the unit stopped
-    return [await show(ctx, "menu")]
+        return [await show(ctx, Mode.START)]
+    if await in_progress(ctx):
+        return [await show(ctx, Mode.RESUME)]  # back where the unit stopped
+    return [await show(ctx, Mode.MENU)]
 
 
 async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
-    year = assessing.default_year(ctx.today)
+    year = default_year(ctx.today)
     if argument:
         if not argument.isdecimal() or not 2020 <= int(argument) <= ctx.today.year + 1:
             return [
@@ -269,8 +274,8 @@ async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
                 await current(ctx).prompt(ctx),
             ]
         year = int(argument)
-    return await assessing.open_assessment(ctx, year)
+    return await open_assessment(ctx, year)
 
 
 async def _continue(ctx: Ctx) -> list[Reply]:
-    return await assessing.open_assessment(ctx, await assessing.working_year(ctx))
+    return await open_assessment(ctx, await working_year(ctx))

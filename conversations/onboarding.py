@@ -3,91 +3,32 @@
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import UTC, datetime, timedelta
 
 from conversations.context import Ctx, Option
-from conversations.events import ChoiceKind, Reply
-from conversations.screen import Screen, register, show
+from conversations.events import Reply
+from conversations.invites import create_invite, join_with_code
+from conversations.modes import Mode
+from conversations.screen import CANCEL, Screen, action, show
 from rubric.loader import load_kinds
 from storage.base import UNIT_DETAIL_FIELDS, Unit
 from templates.text import t
 
 LEVELS = ("cap-huyen", "cap-tinh")
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CANCEL = Option(t("action.cancel"), "a:cancel", ChoiceKind.ACTION, t("word.cancel"))
-SKIP = Option(t("action.skip"), "a:skip", ChoiceKind.ACTION, t("word.skip"))
 
 
-def new_invite_code() -> str:
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+SKIP = action("skip")
 
 
-async def create_invite(ctx: Ctx, unit_id: int, role: str = "staff") -> str:
-    """A fresh invite code for `unit_id`, valid for the configured number of days."""
-    code = new_invite_code()
-    expires = datetime.now(UTC) + timedelta(days=ctx.settings.invite_days)
-    await ctx.tx.create_invite(code, unit_id, role, ctx.person.id, expires)
-    await ctx.tx.log(
-        "invite.created", person_id=ctx.person.id, unit_id=unit_id, data={"role": role}
-    )
-    return code
-
-
-async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
-    """Join the unit of an invite code; None when `typed` is not a valid code."""
-    invite = await ctx.tx.get_invite(typed.strip().upper())
-    now = datetime.now(UTC)
-    if invite is None or invite.revoked or (invite.expires_at and invite.expires_at < now):
-        return None
-    if invite.role == "unit":  # a supervising unit's invitation to place a unit under it
-        from conversations.leaders import place_under
-
-        placed = await place_under(ctx, invite.unit_id)
-        if placed is not None:
-            await _used(ctx, invite.code)
-            return [*placed, await show(ctx, "menu")]
-        return [await show(ctx, "reg_name", supervisor_id=invite.unit_id)]
-    held = await ctx.role_in(invite.unit_id)
-    if held is not None:  # a code never changes a role already held (up or down)
-        return [Reply(t("join.already", role=t(f"role.{held}"))), await show(ctx, "menu")]
-    await ctx.tx.add_membership(invite.unit_id, ctx.person.id, invite.role)
-    if invite.role in SINGLE_USE:
-        await _used(ctx, invite.code)
-    await ctx.tx.log(
-        "unit.joined", person_id=ctx.person.id, unit_id=invite.unit_id, data={"role": invite.role}
-    )
-    ctx.chat.unit_id = invite.unit_id
-    ctx.chat.data.pop("assessment_id", None)
-    unit = await ctx.tx.get_unit(invite.unit_id)
-    name = unit.name if unit else ""
-    return [
-        Reply(t("join.done", unit=name, role=t(f"role.{invite.role}"))),
-        await show(ctx, "menu"),
-    ]
-
-
-SINGLE_USE = ("leader", "supervisor", "unit")  # codes that give more than staff: one person
-
-
-async def _used(ctx: Ctx, code: str) -> None:
-    """A single-use code stops working once used (it may not pass on to a second person)."""
-    await ctx.tx.revoke_invite(code)
-
-
-@register
 class Start(Screen):
-    mode = "start"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [Option(t("start.register"), "o:register"), Option(t("start.join"), "o:join")]
         return ctx.prompt(t("start.welcome", name=ctx.person.display_name), options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:register":
-            return [await show(ctx, "reg_name")]
+            return [await show(ctx, Mode.REG_NAME)]
         if value == "o:join":
-            return [await show(ctx, "join")]
+            return [await show(ctx, Mode.JOIN)]
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
@@ -95,10 +36,7 @@ class Start(Screen):
         return joined if joined is not None else await super().on_text(ctx, text)
 
 
-@register
 class RegisterName(Screen):
-    mode = "reg_name"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         return ctx.prompt(t("reg.name"), [CANCEL])
 
@@ -107,13 +45,10 @@ class RegisterName(Screen):
         if not 3 <= len(name) <= 200:
             return [Reply(t("reg.name_invalid")), await self.prompt(ctx)]
         keep = {k: v for k, v in ctx.chat.data.items() if k == "supervisor_id"}
-        return [await show(ctx, "reg_kind", name=name, **keep)]
+        return [await show(ctx, Mode.REG_KIND, name=name, **keep)]
 
 
-@register
 class RegisterKind(Screen):
-    mode = "reg_kind"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [Option(kind.label, f"k:{kind.id}") for kind in load_kinds()]
         return ctx.prompt(t("reg.kind", name=ctx.chat.data.get("name", "")), [*options, CANCEL])
@@ -122,14 +57,11 @@ class RegisterKind(Screen):
         kinds = {kind.id for kind in load_kinds()}
         if value.startswith("k:") and value[2:] in kinds:
             keep = {k: v for k, v in ctx.chat.data.items() if k in ("name", "supervisor_id")}
-            return [await show(ctx, "reg_level", kind=value[2:], **keep)]
+            return [await show(ctx, Mode.REG_LEVEL, kind=value[2:], **keep)]
         return await super().on_choice(ctx, value)
 
 
-@register
 class RegisterLevel(Screen):
-    mode = "reg_level"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [Option(t(f"level.{level}"), f"l:{level}") for level in LEVELS]
         return ctx.prompt(t("reg.level"), [*options, CANCEL])
@@ -152,26 +84,25 @@ class RegisterLevel(Screen):
         ctx.chat.unit_id = unit.id
         code = await create_invite(ctx, unit.id)
         done = Reply(t("reg.done", unit=unit.name, code=code, days=ctx.settings.invite_days))
-        return [done, await show(ctx, "reg_more")]
+        return [done, await show(ctx, Mode.REG_MORE)]
 
 
-@register
 class RegisterMore(Screen):
-    mode = "reg_more"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         options = [Option(t("reg.details_now"), "o:now"), Option(t("reg.details_later"), "o:later")]
         return ctx.prompt(t("reg.more"), options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:now":
-            return [await show(ctx, "details", field=0)]
+            return [await show(ctx, Mode.DETAILS, field=0)]
         if value == "o:later":
-            return [await show(ctx, "menu")]
+            return [await show(ctx, Mode.MENU)]
         return await super().on_choice(ctx, value)
 
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
 _PHONE = re.compile(r"^[0-9 +().-]{8,20}$")
 
 
@@ -187,11 +118,8 @@ def clean_detail(field: str, text: str) -> str | int | None:
     return value if 0 < len(value) <= 300 else None
 
 
-@register
 class Details(Screen):
     """The unit's details for the report, one at a time; each can be skipped and filled later."""
-
-    mode = "details"
 
     def _field(self, ctx: Ctx) -> str:
         index = ctx.chat.data.get("field", 0)
@@ -215,8 +143,8 @@ class Details(Screen):
     async def _advance(self, ctx: Ctx) -> list[Reply]:
         index = UNIT_DETAIL_FIELDS.index(self._field(ctx)) + 1
         if index < len(UNIT_DETAIL_FIELDS):
-            return [await show(ctx, "details", field=index)]
-        return [Reply(t("details.done")), await show(ctx, "menu")]
+            return [await show(ctx, Mode.DETAILS, field=index)]
+        return [Reply(t("details.done")), await show(ctx, Mode.MENU)]
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "a:skip":
@@ -244,10 +172,7 @@ class Details(Screen):
         return await self._advance(ctx)
 
 
-@register
 class Join(Screen):
-    mode = "join"
-
     async def prompt(self, ctx: Ctx) -> Reply:
         return ctx.prompt(t("join.ask"), [CANCEL])
 

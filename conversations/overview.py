@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
-from conversations import leaders
-from conversations.assessing import default_year, questionnaire, standing_of
 from conversations.context import Ctx
 from conversations.events import OutgoingFile, Reply
-from conversations.screen import current
+from conversations.results import standing
+from conversations.roles import units_where
+from conversations.screen import again
+from conversations.working import Working, default_year
 from rubric.loader import kind
 from rubric.scoring import PointsResult, RecognitionResult, Result, Status
 from storage.base import AnswerRecord, Assessment, Unit
@@ -28,8 +30,8 @@ MAX_LISTED = 40  # units listed in the chat message; the workbook has them all
 
 async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/tonghop [năm]: counts, results and the .xlsx for each supervising unit of the person."""
-    supervising = [u for u in await leaders.units_where(ctx, "supervisor") if u.supervises]
-    prompt = await current(ctx).prompt(ctx)
+    supervising = [u for u in await units_where(ctx, "supervisor") if u.supervises]
+    prompt = await again(ctx)
     if not supervising:
         return [Reply(t("overview.not_supervisor")), prompt]
     year = default_year(ctx.today)
@@ -43,15 +45,12 @@ async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
 
 
 async def _overview(ctx: Ctx, supervisor: Unit, year: int) -> Reply:
+    """The message for one supervising unit: the counts and rows computed from the database,
+    then the workbook built from them."""
     units = await ctx.tx.supervised_units(supervisor.id)
     rows, columns, statuses = await overview_rows(ctx, units, year)
     counts = {key: statuses.count(key) for key in STATUS_KEYS}
-    title = t("overview.title", year=year)
-    subtitle = t(
-        "overview.subtitle", unit=supervisor.name, at=datetime.now(UTC).strftime("%d/%m/%Y")
-    )
-    name = t("overview.file_name", year=year, unit=supervisor.id)
-    path = write_overview(ctx.settings.reports_dir / name, title, subtitle, columns, rows)
+    workbook = write_workbook(ctx.settings.reports_dir, supervisor, year, columns, rows)
     text = render(
         "overview.j2",
         unit=supervisor.name,
@@ -61,13 +60,31 @@ async def _overview(ctx: Ctx, supervisor: Unit, year: int) -> Reply:
         rows=rows[:MAX_LISTED],
         hidden=max(0, len(rows) - MAX_LISTED),
     )
-    return Reply(text, files=(OutgoingFile(path, name, t("overview.caption", year=year)),))
+    return Reply(text, files=(workbook,))
+
+
+def write_workbook(
+    folder: Path, supervisor: Unit, year: int, columns: Sequence[str], rows: Sequence[OverviewRow]
+) -> OutgoingFile:
+    """Build the consolidated .xlsx of `rows` in `folder`, as the file to send.
+
+    No database: only the file (slow for thousands of units), from rows already computed by
+    `overview_rows`, so it can run apart from the turn that asked for it.
+    """
+    title = t("overview.title", year=year)
+    subtitle = t(
+        "overview.subtitle", unit=supervisor.name, at=datetime.now(UTC).strftime("%d/%m/%Y")
+    )
+    name = t("overview.file_name", year=year, unit=supervisor.id)
+    path = write_overview(folder / name, title, subtitle, columns, rows)
+    return OutgoingFile(path, name, t("overview.caption", year=year))
 
 
 async def overview_rows(
     ctx: Ctx, units: Sequence[Unit], year: int
 ) -> tuple[list[OverviewRow], list[str], list[str]]:
-    """One row per unit, the figure columns in order, and each unit's status key."""
+    """One row per unit, the figure columns in order, and each unit's status key: database
+    reads (two queries for all units) and scoring, nothing rendered."""
     assessments = await ctx.tx.assessments_of_units([u.id for u in units], year)
     answers = await ctx.tx.answers_of_assessments([a.id for a in assessments.values()])
     rows, statuses, columns = [], [], []
@@ -86,10 +103,11 @@ def _row(
     label = kind(unit.kind).label
     if assessment is None:
         return OverviewRow(unit.name, label, t("overview.status.none"), "")
-    q = questionnaire(unit, assessment)
+    work = Working.of(unit, assessment)
+    q = work.q
     answers = q.decode(records)
     answered = len(q) - len(q.unanswered(answers))
-    result, _ = standing_of(ctx, unit, assessment, q, answers)
+    result = standing(work, answers, ctx.today).result
     done = assessment.status in ("submitted", "approved")
     return OverviewRow(
         unit=unit.name,

@@ -1,18 +1,22 @@
 """Reminders of unfinished assessments: every few days, and daily as the filing deadline nears.
 
-Run periodically by the service (state in the database, so a restart neither forgets nor
-repeats a reminder). A unit can mute them (/tatnhac). The deadline is the framework's: the end
-of the first quarter for Thông tư 22/2020, 15 January of the next year for Thông tư 24/2023.
+`send_reminders` runs periodically in the service (state in the database, so a restart neither
+forgets nor repeats a reminder). A unit mutes them with /tatnhac (`mute_command`). The deadline
+is the framework's: the end of the first quarter for Thông tư 22/2020, 15 January of the next
+year for Thông tư 24/2023.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from conversations.assessing import default_year, framework_for, questionnaire
+from conversations.context import Ctx
 from conversations.events import Reply
-from conversations.leaders import command_choice, enqueue_for
+from conversations.modes import Mode
+from conversations.outbox import command_choice, enqueue_for
+from conversations.screen import again, show
 from conversations.settings import Settings
+from conversations.working import default_year, framework_for, questionnaire
 from rubric.dates import last_filing_day
 from rubric.loader import UnknownFramework, load_framework
 from storage.base import Assessment, Transaction, Unit
@@ -135,3 +139,15 @@ async def _send(tx: Transaction, unit: Unit, text: str) -> None:
     for person, role in await tx.members(unit.id):
         if role in ROLES:
             await enqueue_for(tx, person, [Reply(text, buttons)])
+
+
+async def mute_command(ctx: Ctx, muted: bool = True) -> list[Reply]:
+    """/tatnhac: reminders for the unit off (again: still off); /batnhac: back on."""
+    unit = await ctx.unit()
+    if unit is None or await ctx.role_in(unit.id) is None:
+        return [Reply(t("error.no_unit")), await show(ctx, Mode.START)]
+    await ctx.tx.update_unit(unit.id, {"reminders_muted": muted})
+    await ctx.tx.log(
+        "unit.reminders", person_id=ctx.person.id, unit_id=unit.id, data={"muted": muted}
+    )
+    return [Reply(t("reminder.muted" if muted else "reminder.unmuted")), await again(ctx)]

@@ -1,13 +1,17 @@
 """Screens: one per dialogue state. Each can show its question and take a choice, text or file.
 
-The chat's stored `mode` names its screen; `show` moves a chat to a screen and returns that
-screen's question, so flows read as "save, then show the next screen".
+The chat's stored `mode` names its screen (the table is `conversations.flow`); `show` moves a
+chat to a screen and returns that screen's question, so flows read as "save, then show the next
+screen". A screen names where it goes by `Mode` only, never by importing the other screen.
 """
 
 from __future__ import annotations
 
-from conversations.context import Ctx
-from conversations.events import IncomingFile, Reply
+from functools import cache
+
+from conversations.context import Ctx, Option
+from conversations.events import ChoiceKind, IncomingFile, Reply
+from conversations.modes import Mode
 from templates.text import t
 
 
@@ -29,14 +33,12 @@ class NoAssessment(Exception):
 class Screen:
     """Default behaviour: anything unexpected gets a clear message and the question again."""
 
-    mode = ""
-
     async def prompt(self, ctx: Ctx) -> Reply:
         raise NotImplementedError
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "a:cancel":  # the menu shows the start screen to someone without a unit
-            return [await show(ctx, "menu")]
+            return [await show(ctx, Mode.MENU)]
         return [Reply(t("error.stale_button")), await self.prompt(ctx)]
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
@@ -46,20 +48,21 @@ class Screen:
         return [Reply(t("error.file_not_expected")), await self.prompt(ctx)]
 
 
-SCREENS: dict[str, Screen] = {}
-
-
-def register(screen: type[Screen]) -> type[Screen]:
-    """Class decorator: make the screen reachable by its mode."""
-    SCREENS[screen.mode] = screen()
-    return screen
-
-
-def current(ctx: Ctx) -> Screen:
-    return SCREENS.get(ctx.chat.mode) or SCREENS["start"]
-
-
-async def show(ctx: Ctx, mode: str, **data: object) -> Reply:
+async def show(ctx: Ctx, mode: Mode, **data: object) -> Reply:
     """Move the chat to `mode` and return that screen's question."""
     ctx.goto(mode, **data)
-    return await SCREENS[mode].prompt(ctx)
+    return await ctx.flow[mode].prompt(ctx)
+
+
+@cache
+def action(name: str) -> Option:
+    """A navigation choice ("a:back", "a:cancel" …) with the word a text channel types."""
+    return Option(t(f"action.{name}"), f"a:{name}", ChoiceKind.ACTION, t(f"word.{name}"))
+
+
+CANCEL = action("cancel")
+
+
+async def again(ctx: Ctx) -> Reply:
+    """The chat's current question once more, after a command answered beside the flow."""
+    return await ctx.flow[Mode.stored(ctx.chat.mode)].prompt(ctx)

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import jinja2
 from docxtpl import DocxTemplate  # type: ignore[import-untyped]
@@ -37,6 +37,7 @@ from rubric.scoring import (
     Status,
     evaluate,
 )
+from storage.base import UNIT_DETAIL_FIELDS, Unit
 from templates.formatting import VIETNAM, format_number, format_percent
 from templates.text import render, t
 
@@ -45,60 +46,20 @@ SECTION_KEYS = ("uu_diem", "ton_tai", "kien_nghi", "phuong_huong")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a, \f, \t into layout
 
 
-class UnitLike(Protocol):
-    """What the report reads of a unit: `storage.base.Unit` fits, so does `ReportUnit`."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def level(self) -> str: ...
-    @property
-    def parent_agency(self) -> str | None: ...
-    @property
-    def supervising_name(self) -> str | None: ...
-    @property
-    def address(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def member_count(self) -> int | None: ...
-    @property
-    def place_name(self) -> str | None: ...
-    @property
-    def doc_symbol(self) -> str | None: ...
-    @property
-    def signer_authority(self) -> str | None: ...
-    @property
-    def signer_title(self) -> str | None: ...
-    @property
-    def signer_name(self) -> str | None: ...
-
-
 @dataclass(frozen=True, slots=True)
-class ReportUnit:
-    """A unit's details without storage (the command line, tests); blanks become dotted lines."""
+class ReportUnit(Unit):
+    """A unit not kept in storage (the command line, tests): a `storage.base.Unit` whose name,
+    kind and level may be left out; blanks become dotted lines in the report."""
 
+    id: int = 0
     name: str = ""
     kind: str = "co-quan"
     level: str = "cap-huyen"
-    parent_agency: str | None = None
-    supervising_name: str | None = None
-    address: str | None = None
-    phone: str | None = None
-    email: str | None = None
-    member_count: int | None = None
-    place_name: str | None = None
-    doc_symbol: str | None = None
-    signer_authority: str | None = None
-    signer_title: str | None = None
-    signer_name: str | None = None
 
 
-UNIT_FIELDS = tuple(ReportUnit.__dataclass_fields__)
+# The unit's fields a report reads (and a report file may give): its name, kind and level, and
+# the details people fill in; `Unit` declares them.
+UNIT_FIELDS = ("name", "kind", "level", *UNIT_DETAIL_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +102,7 @@ class Narratives:
 class ReportData:
     """Everything one report needs; the figures are computed from `answers` when rendering."""
 
-    unit: UnitLike
+    unit: Unit
     framework: Framework
     year: int
     answers: Mapping[str, Answer]
@@ -153,13 +114,17 @@ class ReportData:
     submitted_at: datetime | None = None
     issued: date | None = None  # the date line; None leaves day and month for the clerk
     level: int = 1  # the mức độ the unit asks recognition at (recognition frameworks)
+    scored: Result | None = None  # the result as the caller already computed it from `answers`
 
     @property
     def kind(self) -> Kind:
         return load_kind(self.unit.kind)
 
     def result(self) -> Result:
-        """The figures at the report's level (`level` is ignored by points frameworks)."""
+        """The figures at the report's level (`level` is ignored by points frameworks): as the
+        caller scored them (the engine scores an assessment once per turn), else from `answers`."""
+        if self.scored is not None:
+            return self.scored
         level = self.level if self.framework.method == "recognition" else 1
         return evaluate(self.framework, self.kind, self.answers, level)
 
@@ -486,7 +451,7 @@ class IssuedDate:
         return cls(blank, blank, year)
 
 
-def _unit_view(unit: UnitLike) -> dict[str, str]:
+def _unit_view(unit: Unit) -> dict[str, str]:
     """The unit's fields as clean strings ("" when unknown; the template prints dotted lines)."""
     view = {
         name: _one_line(getattr(unit, name, None) or "")

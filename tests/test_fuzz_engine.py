@@ -25,11 +25,11 @@ from hypothesis import HealthCheck, Phase, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from conversations.assessing import questionnaire
 from conversations.engine import Engine
 from conversations.events import ChoiceKind, IncomingFile
-from conversations.screen import SCREENS
+from conversations.flow import SCREENS
 from conversations.settings import Settings
+from conversations.working import questionnaire
 from rubric.answers import AnswerError, parse_answer
 from rubric.scoring import PointsResult
 from storage.base import AnswerRecord, Assessment, Unit

@@ -31,6 +31,7 @@ from rubric.answers import parse_answers
 from rubric.loader import kind, load_framework
 from rubric.scoring import PointsResult, RecognitionResult
 from templates.report import (
+    UNIT_FIELDS,
     IssuedDate,
     Narrative,
     Narratives,
@@ -569,7 +570,7 @@ def full_file(tmp_path: Path, **changes: Any) -> Path:
     content: dict[str, Any] = {
         "framework": TT24,
         "year": 2024,
-        "unit": {field: getattr(TAN_BIEN, field) for field in TAN_BIEN.__dataclass_fields__},
+        "unit": {field: getattr(TAN_BIEN, field) for field in UNIT_FIELDS},
         "basis": "Thực hiện Công văn số 45/UBND-VX ngày 05/12/2024 của UBND huyện Tân Biên.",
         "recipients": ["Phòng GD&ĐT huyện (b/c)", "Trưởng phòng"],
         "evidence": {"1.1": "Kế hoạch số 218/KH-PNV ngày 20/3/2024."},

@@ -1,0 +1,55 @@
+"""The unit's home: its assessment of the working year, and what else the person may do."""
+
+from __future__ import annotations
+
+from conversations.approval import review_command
+from conversations.context import Ctx, Option
+from conversations.events import Reply
+from conversations.modes import Mode
+from conversations.opening import open_assessment
+from conversations.overview import overview_command
+from conversations.roles import pending_reviews, units_where
+from conversations.screen import Screen, show
+from conversations.working import framework_for, working_year
+from templates.text import t
+
+
+class Menu(Screen):
+    async def prompt(self, ctx: Ctx) -> Reply:
+        unit = await ctx.unit()
+        if unit is None:
+            return await show(ctx, Mode.START)
+        year = await working_year(ctx)
+        framework = framework_for(year, unit.level)
+        existing = framework and await ctx.tx.get_assessment(unit.id, framework.id, year)
+        status = existing.status if existing else None
+        options = [Option(t("menu.assess", year=year, status=status), "o:assess")]
+        if await pending_reviews(ctx):
+            options.append(Option(t("menu.review"), "o:review"))
+        if any(u.supervises for u in await units_where(ctx, "supervisor")):
+            options.append(Option(t("menu.overview"), "o:overview"))
+        options += [
+            Option(t("menu.details"), "o:details"),
+            Option(t("menu.invite"), "o:invite"),
+            Option(t("menu.help"), "o:help"),
+        ]
+        status_text = t(f"status.{status}") if status else None
+        comment = existing.return_comment if existing and status == "returned" else None
+        text = t("menu.text", unit=unit.name, year=year, status_text=status_text, comment=comment)
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        unit = await ctx.unit()
+        if value == "o:assess":
+            return await open_assessment(ctx, await working_year(ctx))
+        if value == "o:details":
+            return [await show(ctx, Mode.DETAILS, field=0)]
+        if value == "o:invite" and unit is not None:
+            return [await show(ctx, Mode.INVITE_ROLE)]
+        if value == "o:review":
+            return await review_command(ctx, "")
+        if value == "o:overview":
+            return await overview_command(ctx, "")
+        if value == "o:help":
+            return [Reply(t("help")), await self.prompt(ctx)]
+        return await super().on_choice(ctx, value)

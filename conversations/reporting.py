@@ -1,0 +1,82 @@
+"""The report of an assessment in three steps, each its own function (the last two may run
+after the turn's commit, off the chat's turn):
+
+1. `report_data`: what the report says, read from the database and scored once (cheap);
+2. `summary_text` (templates.report): the one-message summary, from that data;
+3. `write_report`: the .docx file rendered from that data (slow: a file on disk).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conversations.context import Ctx
+from conversations.events import OutgoingFile
+from conversations.results import Standing, result_level, standing
+from conversations.working import Working
+from storage.base import Assessment
+from templates.report import (
+    SECTION_KEYS,
+    Narrative,
+    Narratives,
+    ReportData,
+    draft_narratives,
+    render_report,
+)
+from templates.text import t
+
+
+async def report_data(ctx: Ctx, work: Working, known: Standing | None = None) -> ReportData:
+    """Everything the report and its summary say, read from the database and scored once:
+    the answers and evidence, part III (drafts for the sections the unit did not write), who
+    submitted it and when. `known`: the standing the caller already computed for this turn.
+
+    Database reads and scoring only (cheap, inside the turn); rendering is `write_report`.
+    """
+    unit, assessment, q = work
+    records = await ctx.tx.answers(assessment.id)
+    answers = q.decode(records)
+    result = (known or standing(work, answers, ctx.today)).result
+    stored = await ctx.tx.narratives(assessment.id)
+    written = Narratives(
+        **{
+            key: Narrative(text, draft)
+            for key, (text, draft) in stored.items()
+            if key in SECTION_KEYS
+        }
+    )
+    submitter = (
+        await ctx.tx.get_person(assessment.submitted_by) if assessment.submitted_by else None
+    )
+    narratives = draft_narratives(
+        q.framework,
+        result,
+        written,
+        year=assessment.year,
+        supervising_name=unit.supervising_name or "",
+    )
+    return ReportData(
+        unit=unit,
+        framework=q.framework,
+        year=assessment.year,
+        answers=answers,
+        evidence={code: r.evidence for code, r in records.items() if r.evidence},
+        narratives=narratives,
+        submitted_by=submitter.display_name if submitter else "",
+        submitted_at=assessment.submitted_at,
+        level=result_level(result),
+        scored=result,
+    )
+
+
+def write_report(folder: Path, assessment: Assessment, data: ReportData) -> OutgoingFile:
+    """Render the report (.docx) of `data` into `folder`, as the file to send.
+
+    No database and no chat: only the file (the slow part of a submission), so it can run
+    apart from the turn that submitted. The name is the same for each rendering of an
+    assessment, so the newest replaces the last.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    name = t("report.file_name", year=assessment.year, unit=data.unit.id, id=assessment.id)
+    path = render_report(data, folder / name)
+    return OutgoingFile(path, name, t("report.caption", year=assessment.year))

@@ -1,0 +1,84 @@
+"""Submitting: the last check and the result, then the submission recorded, the leaders told
+and the report sent."""
+
+from __future__ import annotations
+
+from conversations.approval import announce_submission, decision_buttons
+from conversations.context import Ctx, Option
+from conversations.events import Choice, Reply
+from conversations.modes import Mode
+from conversations.reporting import report_data, write_report
+from conversations.results import needs_decision, result_text, standing
+from conversations.screen import Screen, show
+from conversations.working import answers_of, require
+from storage.base import EDITABLE
+from templates.report import SECTION_KEYS, summary_text
+from templates.text import t
+
+
+class ConfirmSubmit(Screen):
+    async def prompt(self, ctx: Ctx) -> Reply:
+        loaded = await require(ctx)
+        _, assessment, q = loaded
+        answers = await answers_of(ctx, assessment, q)
+        if q.unanswered(answers):
+            return await show(ctx, Mode.REVIEW)
+        if needs_decision(q, loaded.unit, answers, ctx.today):
+            return await show(ctx, Mode.LEVEL1_DECISION, then="result")
+        stored = await ctx.tx.narratives(assessment.id)
+        missing = [key for key in SECTION_KEYS if key not in stored]
+        if missing:
+            return await show(ctx, Mode.NARRATIVE, section=missing[0])
+        text = result_text(q, assessment, standing(loaded, answers, ctx.today))
+        text += "\n\n" + t("submit.ask")
+        options = [
+            Option(t("submit.yes"), "o:submit"),
+            Option(t("submit.review"), "o:review"),
+            Option(t("submit.later"), "o:later"),
+        ]
+        return ctx.prompt(text, options)
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:review":
+            return [await show(ctx, Mode.REVIEW)]
+        if value == "o:later":
+            return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
+        if value == "o:submit":
+            return await submit(ctx)
+        return await super().on_choice(ctx, value)
+
+
+async def submit(ctx: Ctx) -> list[Reply]:
+    """Mark the assessment submitted; send the summary and the report (.docx) in the chat.
+
+    The result is scored once, as of today: that is the level recorded with the submission,
+    and the same standing makes the report and the summary the leaders receive.
+    """
+    loaded = await require(ctx)
+    unit, assessment, q = loaded
+    answers = await answers_of(ctx, assessment, q)
+    if q.unanswered(answers):
+        return [await show(ctx, Mode.REVIEW)]
+    if assessment.status not in EDITABLE:
+        return [await show(ctx, Mode.STATUS)]
+    scored = standing(loaded, answers, ctx.today)
+    level = scored.submitted_level
+    await ctx.tx.record_submission(assessment.id, ctx.person.id, ctx.today, level)
+    await ctx.tx.log(
+        "assessment.submitted",
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        assessment_id=assessment.id,
+        data={"level": level},
+    )
+    assessment = await ctx.tx.get_assessment_by_id(assessment.id) or assessment
+    data = await report_data(ctx, loaded._replace(assessment=assessment), scored)
+    summary = summary_text(data)
+    report = write_report(ctx.settings.reports_dir, assessment, data)
+    told = await announce_submission(ctx, unit, assessment, summary, report)
+    heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
+    choices: tuple[Choice, ...] = ()
+    if await ctx.role_in(unit.id) == "leader":
+        choices = decision_buttons(assessment)
+    done = Reply(f"{heading}\n\n{summary}\n\n{told}", choices, (report,))
+    return [done, await show(ctx, Mode.MENU)]
