@@ -21,7 +21,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from bot.outbox import pause
-from conversations import jobs as kinds
+from conversations import background as kinds
 from conversations.settings import Settings
 from storage.base import Job, Repository
 

@@ -4,14 +4,15 @@ comment, and everyone concerned told (through the outbox, in the decision's tran
 from __future__ import annotations
 
 from conversations.context import Ctx, Option
-from conversations.events import Choice, OutgoingFile, Reply
+from conversations.events import Choice, Reply
+from conversations.jobs import Recipient, queue_report
 from conversations.modes import Mode
 from conversations.outbox import command_choice, notify
-from conversations.reporting import report_data, write_report
+from conversations.reporting import report_data
 from conversations.roles import members_with, pending_reviews
 from conversations.screen import CANCEL, Screen, again, show
 from conversations.working import Working
-from storage.base import Assessment, Unit
+from storage.base import Assessment, Person, Unit
 from templates.report import summary_text
 from templates.text import t
 
@@ -19,24 +20,29 @@ MAX_COMMENT = 1000
 
 
 async def announce_submission(
-    ctx: Ctx, unit: Unit, assessment: Assessment, summary: str, report: OutgoingFile
-) -> str:
-    """Send each leader (but the submitter) the summary and the report with the review button;
-    the returned line tells the submitter who was told."""
+    ctx: Ctx, unit: Unit, assessment: Assessment, summary: str
+) -> tuple[str, list[Recipient]]:
+    """Send each leader (but the submitter) the summary with the review buttons; the line that
+    tells the submitter who was told, and the leaders' chats, where the report follows."""
     leaders = await members_with(ctx, unit.id, ("leader",))
     buttons = decision_buttons(assessment)
     heading = t(
         "approval.to_leader", unit=unit.name, year=assessment.year, who=ctx.person.display_name
     )
-    for leader in leaders:
-        if leader.id != ctx.person.id:
-            await notify(ctx, leader, [Reply(f"{heading}\n\n{summary}", buttons, (report,))])
-    others = [p.display_name for p in leaders if p.id != ctx.person.id]
+    others = [p for p in leaders if p.id != ctx.person.id]
+    for leader in others:
+        await notify(ctx, leader, [Reply(f"{heading}\n\n{summary}", buttons)])
+    chats = [private_chat(p) for p in others]
     if others:
-        return t("approval.sent_to", names=", ".join(others))
+        return t("approval.sent_to", names=", ".join(p.display_name for p in others)), chats
     if leaders:  # the submitter is the unit's only leader
-        return t("approval.self")
-    return t("approval.no_leader")
+        return t("approval.self"), chats
+    return t("approval.no_leader"), chats
+
+
+def private_chat(person: Person) -> Recipient:
+    """A person's private chat: on Telegram and on Zalo its id is the person's own id."""
+    return Recipient(person.id, person.channel, person.channel_user_id)
 
 
 def decision_buttons(assessment: Assessment) -> tuple[Choice, ...]:
@@ -135,7 +141,7 @@ class Approval(Screen):
             return await show(ctx, Mode.MENU)
         unit, assessment = target
         work = Working.of(unit, assessment)
-        summary = summary_text(await report_data(ctx, work))
+        summary = summary_text(await report_data(ctx.tx, work, ctx.today))
         options = [
             Option(t("approval.approve"), "o:approve"),
             Option(t("approval.return"), "o:return"),
@@ -190,17 +196,19 @@ async def approve(ctx: Ctx, unit: Unit, assessment: Assessment) -> list[Reply]:
         if person.id != ctx.person.id:
             await notify(ctx, person, [Reply(told)])
     if unit.supervisor_id is not None:
-        data = await report_data(ctx, Working.of(unit, assessment))
+        data = await report_data(ctx.tx, Working.of(unit, assessment), ctx.today)
         summary = summary_text(data)
-        report = write_report(ctx.settings.reports_dir, assessment, data)
         heading = t(
             "approval.to_supervisor",
             unit=unit.name,
             year=assessment.year,
             leader=ctx.person.display_name,
         )
-        for person in await members_with(ctx, unit.supervisor_id, ("supervisor",)):
-            await notify(ctx, person, [Reply(f"{heading}\n\n{summary}", files=(report,))])
+        supervisors = await members_with(ctx, unit.supervisor_id, ("supervisor",))
+        for person in supervisors:
+            await notify(ctx, person, [Reply(f"{heading}\n\n{summary}")])
+        chats = [private_chat(p) for p in supervisors]
+        await queue_report(ctx.tx, assessment.id, chats, ctx.event.channel)
     done = t(
         "approval.approved",
         unit=unit.name,

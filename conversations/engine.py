@@ -27,6 +27,7 @@ from conversations.modes import Mode
 from conversations.opening import open_assessment
 from conversations.overview import overview_command
 from conversations.reminders import mute_command
+from conversations.report_again import report_command
 from conversations.screen import Locked, NoAssessment, show
 from conversations.settings import Settings
 from conversations.working import default_year, in_progress, working_year
@@ -68,7 +69,9 @@ class Engine:
                 return await self._turn(event)
             except Conflict:
                 if attempt == TURN_ATTEMPTS:
-                    log.warning("turn of a %s event gave up after %d conflicts", event.kind, attempt)
+                    log.warning(
+                        "turn of a %s event gave up after %d conflicts", event.kind, attempt
+                    )
             except Exception:
                 log.exception("engine failed on a %s event of %s", event.kind, event.channel)
                 break
@@ -177,6 +180,7 @@ COMMANDS = (
     "tamdung",
     "duyet",
     "tonghop",
+    "baocao",
     "thongtin",
     "quyetdinh",
     "moi",
@@ -248,6 +252,7 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
     "tralai": return_command,
     "tonghop": overview_command,
     "tatnhac": _mute,
+    "baocao": report_command,
     "batnhac": _unmute,
 }
 

@@ -8,6 +8,7 @@ from conversations.events import Reply
 from conversations.modes import Mode
 from conversations.opening import open_assessment
 from conversations.overview import overview_command
+from conversations.report_again import latest_submitted, report_command
 from conversations.roles import pending_reviews, units_where
 from conversations.screen import Screen, show
 from conversations.working import framework_for, working_year
@@ -28,6 +29,8 @@ class Menu(Screen):
             options.append(Option(t("menu.review"), "o:review"))
         if any(u.supervises for u in await units_where(ctx, "supervisor")):
             options.append(Option(t("menu.overview"), "o:overview"))
+        if await latest_submitted(ctx.tx, unit.id) is not None:
+            options.append(Option(t("menu.report"), "o:report"))
         options += [
             Option(t("menu.details"), "o:details"),
             Option(t("menu.invite"), "o:invite"),
@@ -50,6 +53,8 @@ class Menu(Screen):
             return await review_command(ctx, "")
         if value == "o:overview":
             return await overview_command(ctx, "")
+        if value == "o:report":
+            return await report_command(ctx)
         if value == "o:help":
             return [Reply(t("help")), await self.prompt(ctx)]
         return await super().on_choice(ctx, value)

@@ -21,7 +21,7 @@ class NarrativeSection(Screen):
 
     async def _draft(self, ctx: Ctx) -> Narrative:
         loaded = await require(ctx)
-        data = await report_data(ctx, loaded)
+        data = await report_data(ctx.tx, loaded, ctx.today)
         return data.narratives.get(self._section(ctx))
 
     async def prompt(self, ctx: Ctx) -> Reply:

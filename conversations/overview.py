@@ -8,19 +8,20 @@ answers, exactly as the unit's own result screen computes it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
 
 from conversations.context import Ctx
 from conversations.events import OutgoingFile, Reply
+from conversations.jobs import Recipient, queue_overview
 from conversations.results import standing
 from conversations.roles import units_where
 from conversations.screen import again
 from conversations.working import Working, default_year
 from rubric.loader import kind
 from rubric.scoring import PointsResult, RecognitionResult, Result, Status
-from storage.base import AnswerRecord, Assessment, Unit
+from storage.base import AnswerRecord, Assessment, Transaction, Unit
 from templates.overview import OverviewRow, write_overview
 from templates.text import render, t
 
@@ -29,7 +30,8 @@ MAX_LISTED = 40  # units listed in the chat message; the workbook has them all
 
 
 async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
-    """/tonghop [năm]: counts, results and the .xlsx for each supervising unit of the person."""
+    """/tonghop [năm]: for each supervising unit of the person, the counts, the results and the
+    .xlsx, built by a job after this turn (it reads every unit: never inside a turn)."""
     supervising = [u for u in await units_where(ctx, "supervisor") if u.supervises]
     prompt = await again(ctx)
     if not supervising:
@@ -40,17 +42,22 @@ async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
         if not typed.isdecimal() or not 2020 <= int(typed) <= ctx.today.year + 1:
             return [Reply(t("error.bad_year", typed=typed[:20], last=ctx.today.year)), prompt]
         year = int(typed)
-    replies = [await _overview(ctx, unit, year) for unit in supervising]
-    return [*replies, prompt]
+    to = Recipient(ctx.person.id, ctx.event.channel, ctx.event.chat_id)
+    for unit in supervising:
+        await queue_overview(ctx.tx, unit.id, year, ctx.today, to)
+    names = ", ".join(unit.name for unit in supervising)
+    return [Reply(t("overview.preparing", unit=names, year=year)), prompt]
 
 
-async def _overview(ctx: Ctx, supervisor: Unit, year: int) -> Reply:
-    """The message for one supervising unit: the counts and rows computed from the database,
-    then the workbook built from them."""
-    units = await ctx.tx.supervised_units(supervisor.id)
-    rows, columns, statuses = await overview_rows(ctx, units, year)
+async def overview_reply(
+    tx: Transaction, supervisor: Unit, year: int, today: date, folder: Path
+) -> Reply:
+    """The message for one supervising unit: the counts and rows computed from a snapshot, then
+    the workbook built from them into `folder` (a job's work)."""
+    units = await tx.supervised_units(supervisor.id)
+    rows, columns, statuses = await overview_rows(tx, units, year, today)
     counts = {key: statuses.count(key) for key in STATUS_KEYS}
-    workbook = write_workbook(ctx.settings.reports_dir, supervisor, year, columns, rows)
+    workbook = write_workbook(folder, supervisor, year, columns, rows)
     text = render(
         "overview.j2",
         unit=supervisor.name,
@@ -81,16 +88,16 @@ def write_workbook(
 
 
 async def overview_rows(
-    ctx: Ctx, units: Sequence[Unit], year: int
+    tx: Transaction, units: Sequence[Unit], year: int, today: date
 ) -> tuple[list[OverviewRow], list[str], list[str]]:
     """One row per unit, the figure columns in order, and each unit's status key: database
     reads (two queries for all units) and scoring, nothing rendered."""
-    assessments = await ctx.tx.assessments_of_units([u.id for u in units], year)
-    answers = await ctx.tx.answers_of_assessments([a.id for a in assessments.values()])
+    assessments = await tx.assessments_of_units([u.id for u in units], year)
+    answers = await tx.answers_of_assessments([a.id for a in assessments.values()])
     rows, statuses, columns = [], [], []
     for unit in units:
         assessment = assessments.get(unit.id)
-        row = _row(ctx, unit, assessment, answers.get(assessment.id, {}) if assessment else {})
+        row = _row(unit, assessment, answers.get(assessment.id, {}) if assessment else {}, today)
         rows.append(row)
         statuses.append(assessment.status if assessment else "none")
         columns += [column for column in row.figures if column not in columns]
@@ -98,7 +105,7 @@ async def overview_rows(
 
 
 def _row(
-    ctx: Ctx, unit: Unit, assessment: Assessment | None, records: dict[str, AnswerRecord]
+    unit: Unit, assessment: Assessment | None, records: dict[str, AnswerRecord], today: date
 ) -> OverviewRow:
     label = kind(unit.kind).label
     if assessment is None:
@@ -107,7 +114,7 @@ def _row(
     q = work.q
     answers = q.decode(records)
     answered = len(q) - len(q.unanswered(answers))
-    result = standing(work, answers, ctx.today).result
+    result = standing(work, answers, today).result
     done = assessment.status in ("submitted", "approved")
     return OverviewRow(
         unit=unit.name,

@@ -8,13 +8,13 @@ after the turn's commit, off the chat's turn):
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
-from conversations.context import Ctx
 from conversations.events import OutgoingFile
 from conversations.results import Standing, result_level, standing
 from conversations.working import Working
-from storage.base import Assessment
+from storage.base import Assessment, Transaction
 from templates.report import (
     SECTION_KEYS,
     Narrative,
@@ -26,18 +26,21 @@ from templates.report import (
 from templates.text import t
 
 
-async def report_data(ctx: Ctx, work: Working, known: Standing | None = None) -> ReportData:
+async def report_data(
+    tx: Transaction, work: Working, today: date, known: Standing | None = None
+) -> ReportData:
     """Everything the report and its summary say, read from the database and scored once:
     the answers and evidence, part III (drafts for the sections the unit did not write), who
-    submitted it and when. `known`: the standing the caller already computed for this turn.
+    submitted it and when. `known`: the standing the caller already computed for this turn;
+    `today` scores an assessment still in progress (a submitted one keeps its own date).
 
-    Database reads and scoring only (cheap, inside the turn); rendering is `write_report`.
+    Database reads and scoring only: a turn may call it; rendering is `write_report`, a job.
     """
     unit, assessment, q = work
-    records = await ctx.tx.answers(assessment.id)
+    records = await tx.answers(assessment.id)
     answers = q.decode(records)
-    result = (known or standing(work, answers, ctx.today)).result
-    stored = await ctx.tx.narratives(assessment.id)
+    result = (known or standing(work, answers, today)).result
+    stored = await tx.narratives(assessment.id)
     written = Narratives(
         **{
             key: Narrative(text, draft)
@@ -45,9 +48,7 @@ async def report_data(ctx: Ctx, work: Working, known: Standing | None = None) ->
             if key in SECTION_KEYS
         }
     )
-    submitter = (
-        await ctx.tx.get_person(assessment.submitted_by) if assessment.submitted_by else None
-    )
+    submitter = await tx.get_person(assessment.submitted_by) if assessment.submitted_by else None
     narratives = draft_narratives(
         q.framework,
         result,

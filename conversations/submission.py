@@ -6,8 +6,10 @@ from __future__ import annotations
 from conversations.approval import announce_submission, decision_buttons
 from conversations.context import Ctx, Option
 from conversations.events import Choice, Reply
+from conversations.jobs import Recipient, queue_report
 from conversations.modes import Mode
-from conversations.reporting import report_data, write_report
+from conversations.outbox import command_choice
+from conversations.reporting import report_data
 from conversations.results import needs_decision, result_text, standing
 from conversations.screen import Screen, show
 from conversations.working import answers_of, require
@@ -49,7 +51,8 @@ class ConfirmSubmit(Screen):
 
 
 async def submit(ctx: Ctx) -> list[Reply]:
-    """Mark the assessment submitted; send the summary and the report (.docx) in the chat.
+    """Mark the assessment submitted; the summary now, the report (.docx) from a job after the
+    commit, to this chat and to the leaders (who get the summary and its buttons at once).
 
     The result is scored once, as of today: that is the level recorded with the submission,
     and the same standing makes the report and the summary the leaders receive.
@@ -72,13 +75,15 @@ async def submit(ctx: Ctx) -> list[Reply]:
         data={"level": level},
     )
     assessment = await ctx.tx.get_assessment_by_id(assessment.id) or assessment
-    data = await report_data(ctx, loaded._replace(assessment=assessment), scored)
+    data = await report_data(ctx.tx, loaded._replace(assessment=assessment), ctx.today, scored)
     summary = summary_text(data)
-    report = write_report(ctx.settings.reports_dir, assessment, data)
-    told = await announce_submission(ctx, unit, assessment, summary, report)
+    told, leaders = await announce_submission(ctx, unit, assessment, summary)
+    here = Recipient(ctx.person.id, ctx.event.channel, ctx.event.chat_id)
+    await queue_report(ctx.tx, assessment.id, [here, *leaders], ctx.event.channel)
     heading = t("submit.done", unit=unit.name, year=assessment.year, who=ctx.person.display_name)
-    choices: tuple[Choice, ...] = ()
+    choices: tuple[Choice, ...] = (command_choice(t("report.again"), "baocao"),)
     if await ctx.role_in(unit.id) == "leader":
-        choices = decision_buttons(assessment)
-    done = Reply(f"{heading}\n\n{summary}\n\n{told}", choices, (report,))
+        choices = (*decision_buttons(assessment), *choices)
+    preparing = t("report.preparing", year=assessment.year)
+    done = Reply(f"{heading}\n\n{summary}\n\n{told}\n\n{preparing}", choices)
     return [done, await show(ctx, Mode.MENU)]

@@ -86,3 +86,35 @@ async def register_unit(
     code = text.split("Mã mời đồng nghiệp cùng đơn vị: ")[1].split()[0]
     await user.press("Để sau")
     return code
+
+
+CHANNELS = ["test", "console", "telegram", "zalo"]
+
+
+async def run_jobs(engine: Engine) -> int:
+    """Run every queued job now (reports, workbooks …), as the service's worker does."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bot.jobs import JobWorker
+
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        worker = JobWorker(engine.repository, engine.settings, CHANNELS, executor)
+        return await worker.drain()
+
+
+async def settle(engine: Engine) -> dict[str, list[Reply]]:
+    """What the service does after the turns: run the queued jobs (in a worker thread, as the
+    console does) and take every outbox message, by chat; each is then marked sent."""
+    from datetime import UTC, datetime, timedelta
+
+    from conversations.events import replies_from_json
+
+    await run_jobs(engine)
+    repository = engine.repository
+    later = datetime.now(UTC) + timedelta(days=1)
+    delivered: dict[str, list[Reply]] = {}
+    async with repository.transaction() as tx:
+        for message in await tx.due_messages(later, CHANNELS, limit=10_000):
+            delivered.setdefault(message.chat_id, []).extend(replies_from_json(message.payload))
+            await tx.message_sent(message.id)
+    return delivered

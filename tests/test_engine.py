@@ -12,7 +12,7 @@ from conversations.engine import Engine
 from conversations.events import ChoiceKind, IncomingFile
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
-from tests.chat_driver import ChatUser, register_unit
+from tests.chat_driver import ChatUser, register_unit, settle
 
 # The 2002 seed's table (../shared/seeds/002): stated total 98, real total 93.
 SEED_002 = {
@@ -71,7 +71,9 @@ async def test_full_tt22_assessment_gives_computed_total(engine: Engine) -> None
     text = await lan.press("Nộp kết quả")
     assert "đã nộp kết quả đánh giá năm 2023" in text
     assert "93/100" in text
-    report = lan.replies[0].files[0]
+    assert "đang được soạn" in text  # the .docx is a job after the commit
+    [sent] = (await settle(lan.engine))["lan"]
+    report = sent.files[0]
     assert report.path.exists() and report.name.endswith(".docx")
     import docx
 

@@ -16,7 +16,7 @@ import pytest
 from conversations.engine import Engine
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
-from tests.chat_driver import ChatUser, register_unit
+from tests.chat_driver import ChatUser, register_unit, settle
 from tests.test_engine import CO_QUAN, answer_all
 
 YES = "có"
@@ -49,7 +49,8 @@ async def finish(user: ChatUser) -> docx.document.Document:
     while "Dùng bản nháp này" in [c.label for c in user.question.choices]:
         await user.press("Dùng bản nháp này")
     await user.press("Nộp kết quả")
-    [report] = user.replies[0].files
+    [sent] = (await settle(user.engine))[user.user_id]
+    [report] = sent.files
     return docx.Document(str(report.path))
 
 

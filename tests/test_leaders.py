@@ -22,7 +22,7 @@ from conversations.events import Reply
 from conversations.reminders import send_reminders
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
-from tests.chat_driver import ChatUser
+from tests.chat_driver import CHANNELS, ChatUser, run_jobs
 from tests.test_engine import CO_QUAN, SEED_002, answer_all
 
 TODAY = date(2024, 2, 1)  # the working year is 2023 (Thông tư 22/2020)
@@ -56,8 +56,9 @@ async def outbox(repo: SqliteRepository, user: ChatUser) -> list[Reply]:
     """What the outbox holds for `user` (unsent), as replies."""
     from conversations.events import replies_from_json
 
+    await run_jobs(user.engine)  # the reports and workbooks the turns queued
     async with repo.transaction() as tx:
-        due = await tx.due_messages(datetime.now(UTC) + timedelta(days=1), limit=500)
+        due = await tx.due_messages(datetime.now(UTC) + timedelta(days=1), CHANNELS, limit=500)
         person = await tx.upsert_person(user.channel, user.user_id, user.name or user.user_id)
     return [r for m in due if m.person_id == person.id for r in replies_from_json(m.payload)]
 
@@ -132,7 +133,8 @@ async def test_submit_return_resubmit_approve_and_the_overview(
     text = await w.minh.say("Bổ sung minh chứng cho tiêu chí 3.")
     assert "Đã trả lại báo cáo" in text
     assert await status_of(repo, 2) == "returned"
-    [returned] = await outbox(repo, w.lan)
+    [own_copy, returned] = await outbox(repo, w.lan)  # the submitter's report, then the note
+    assert own_copy.files[0].name.endswith(".docx")
     assert "“Bổ sung minh chứng cho tiêu chí 3.”" in returned.text
     await w.lan.command("menu")
     assert "Lãnh đạo trả lại kèm góp ý: “Bổ sung minh chứng cho tiêu chí 3.”" in w.lan.question.text
@@ -156,11 +158,14 @@ async def test_submit_return_resubmit_approve_and_the_overview(
     assert any("đã được lãnh đạo (Thầy Minh) duyệt" in r.text for r in to_sup)
     assert any(f.name.endswith(".docx") for r in to_sup for f in r.files)
     # The supervising level's overview and its workbook.
+    before = len(await outbox(repo, w.sup))
     text = await w.sup.command("tonghop 2023")
-    assert "2 đơn vị trực thuộc" in text
-    assert "• Chưa bắt đầu: 1" in text and "• Đã duyệt: 1" in text
-    assert "Trường Tiểu học Đắk Ruồng: đã duyệt — 94/100, Tốt" in text
-    [xlsx] = w.sup.replies[0].files
+    assert "Đang tổng hợp năm 2023" in text  # built by a job after the turn
+    [summary, workbook] = (await outbox(repo, w.sup))[before:]
+    assert "2 đơn vị trực thuộc" in summary.text
+    assert "• Chưa bắt đầu: 1" in summary.text and "• Đã duyệt: 1" in summary.text
+    assert "Trường Tiểu học Đắk Ruồng: đã duyệt — 94/100, Tốt" in summary.text
+    [xlsx] = workbook.files
     check_workbook(xlsx.path)
 
 
@@ -369,19 +374,20 @@ async def test_the_outbox_delivers_after_two_failures_exactly_once(
     world: World, repo: SqliteRepository
 ) -> None:
     await submit_all(world.lan, SEED_002)
+    await run_jobs(world.lan.engine)  # the report, for the leader and for the submitter
     clock = [datetime.now(UTC)]
-    channel = FlakyChannel(failures=4)  # the note and the report (two rows) fail twice each
+    channel = FlakyChannel(failures=6)  # three rows (note, two reports) fail twice each
     worker = OutboxWorker(repo, {"test": channel}, clock=lambda: clock[0])
     assert await worker.run_once() == 0
     assert await worker.run_once() == 0  # nothing is due until the pause is over
     clock[0] += timedelta(minutes=1)
     assert await worker.run_once() == 0  # the second failure
     clock[0] += timedelta(hours=1)
-    assert await worker.run_once() == 2
+    assert await worker.run_once() == 3
     for _ in range(3):
         clock[0] += timedelta(days=1)
         assert await worker.run_once() == 0
-    assert [chat for chat, _ in channel.sent] == ["minh", "minh"]
+    assert sorted(chat for chat, _ in channel.sent) == ["lan", "minh", "minh"]
     notes = [text for _, text in channel.sent if "đã nộp báo cáo" in text]
     assert len(notes) == 1
 

@@ -25,7 +25,7 @@ from conversations.engine import Engine
 from conversations.events import Event, EventKind, IncomingFile, Sender
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
-from tests.chat_driver import ChatUser, register_unit
+from tests.chat_driver import ChatUser, register_unit, run_jobs
 from tests.fake_telegram import FakeBotApi, PhoneUser
 from tests.test_engine import CO_QUAN, SEED_002, answer_all
 from tests.test_telegram import Harness, _application
@@ -160,10 +160,12 @@ async def test_every_kind_of_update_redelivered_is_applied_once(
     assert len(events(db_path, "assessment.submitted")) == 1
     assert len(events(db_path, "assessment.approved")) == 1
     assert rows(db_path, "SELECT status FROM assessments") == [("approved",)]
+    assert rows(db_path, "SELECT kind, COUNT(*) FROM jobs GROUP BY kind") == [("report", 1)]
+    await run_jobs(engine)  # the report the one submission queued
     to_minh = rows(db_path, "SELECT COUNT(*) FROM outbox WHERE chat_id = 'minh'")
     assert to_minh == [(2,)]  # the note with its button and the report, once
     to_lan = rows(db_path, "SELECT payload FROM outbox WHERE chat_id = 'lan'")
-    assert len(to_lan) == 1 and "đã duyệt" in to_lan[0][0]
+    assert len(to_lan) == 2 and sum("đã duyệt" in payload for (payload,) in to_lan) == 1
 
 
 def pending_note(db_path: Path, leader: ChatUser) -> str:
@@ -341,6 +343,8 @@ async def test_two_staff_submitting_at_once_submit_once(engine: Engine, db_path:
     assert sum("đã nộp kết quả đánh giá năm 2023" in text for text in texts) == 1
     assert all("lỗi" not in text for text in texts), texts
     assert len(events(db_path, "assessment.submitted")) == 1
+    assert rows(db_path, "SELECT COUNT(*) FROM jobs WHERE kind = 'report'") == [(1,)]
+    await run_jobs(engine)
     notes = rows(db_path, "SELECT payload FROM outbox WHERE chat_id = ?", (minh.user_id,))
     assert len(notes) == 2  # one note with its button, one report
     assert rows(db_path, "SELECT status FROM assessments") == [("submitted",)]

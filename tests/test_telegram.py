@@ -30,9 +30,11 @@ from telegram.ext import AIORateLimiter
 from telegram.request._requestparameter import RequestParameter
 
 from bot.logsafe import RedactingFilter
+from bot.outbox import OutboxWorker
 from bot.telegram_adapter import (
     SECRET_HEADER,
     App,
+    TelegramChannel,
     api_urls,
     build_application,
     dedup_key,
@@ -46,6 +48,7 @@ from conversations.engine import Engine
 from conversations.events import Choice, ChoiceKind, Reply
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
+from tests.chat_driver import run_jobs
 from tests.fake_telegram import TOKEN, FakeBotApi, PhoneUser
 from tests.test_engine import SEED_002
 
@@ -131,6 +134,9 @@ async def test_full_assessment_by_buttons_ends_with_the_report_document(tg: Harn
     while "Dùng bản nháp này" in lan.buttons():  # the drafted parts of section III
         await tg.send(lan.press("Dùng bản nháp này"))
     await tg.send(lan.press("Nộp kết quả"))
+    assert "đang được soạn" in lan.last_texts(3)
+    await run_jobs(tg.engine)  # the .docx is rendered after the turn, then sent
+    await OutboxWorker(tg.engine.repository, {"telegram": TelegramChannel(tg.app)}).run_once()
     [report] = lan.documents()
     assert report["document"]["file_name"].endswith(".docx")
     body = docx.Document(io.BytesIO(tg.api.files[report["document"]["file_id"]]))
@@ -457,8 +463,6 @@ def test_the_dedup_key_is_telegrams_identity_of_the_content() -> None:
 
 
 async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> None:
-    from bot.outbox import OutboxWorker
-    from bot.telegram_adapter import TelegramChannel
 
     lan, minh = PhoneUser(tg.api, 520, "Lan"), PhoneUser(tg.api, 521, "Minh")
     await register(tg, lan)
@@ -476,8 +480,9 @@ async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> N
         await tg.send(lan.press("Dùng bản nháp này"))
     await tg.send(lan.press("Nộp kết quả"))
     assert "Đã gửi lãnh đạo đơn vị để duyệt: Minh" in lan.last_texts(3)
+    await run_jobs(tg.engine)
     worker = OutboxWorker(tg.engine.repository, {"telegram": TelegramChannel(tg.app)})
-    assert await worker.run_once() == 2  # the summary with its button, then the report
+    assert await worker.run_once() == 3  # the summary with its button, the report, lan's copy
     [note] = [m for m in minh.screen if "chờ lãnh đạo duyệt" in m.get("text", "")]
     assert minh.documents()[0]["document"]["file_name"].endswith(".docx")
     assert minh.buttons(note) == ["✅ Duyệt", "↩ Trả lại, kèm góp ý"]

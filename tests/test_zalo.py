@@ -34,6 +34,7 @@ from telegram import Update
 
 from bot.config import Config
 from bot.logsafe import RedactingFilter
+from bot.outbox import OutboxWorker
 from bot.report_links import ROUTE, ReportLinks
 from bot.service import serve
 from bot.textrender import file_path_text, render_text
@@ -53,6 +54,7 @@ from conversations.engine import Engine
 from conversations.events import Choice, OutgoingFile, Reply
 from conversations.settings import Settings
 from storage.sqlite import SqliteRepository
+from tests.chat_driver import run_jobs
 from tests.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.fake_telegram import FakeBotApi, PhoneUser
 from tests.fake_zalo import TOKEN, FakeZaloApi, ZaloUser
@@ -75,6 +77,10 @@ class Driver:
         """Type the number that the last numbered list shows for `label`."""
         await self.send(user.text(number_of(user, label)))
 
+    async def deliver(self) -> None:
+        """What the service does after the turns (jobs, then the outbox): a running service
+        does it by itself."""
+
 
 @dataclass
 class Harness(Driver):
@@ -87,6 +93,10 @@ class Harness(Driver):
     async def send(self, update: dict[str, Any]) -> None:
         """Hand one update to the adapter and wait until its replies are sent."""
         await self.adapter.handle(update)
+
+    async def deliver(self) -> None:
+        await run_jobs(self.engine)
+        await OutboxWorker(self.engine.repository, {"zalo": self.adapter.channel}).run_once()
 
 
 @dataclass
@@ -185,7 +195,12 @@ async def submit(zl: Driver, user: ZaloUser) -> str:
     while "Dùng bản nháp này" in user.screen[-1]:
         await zl.choose(user, "Dùng bản nháp này")
     await zl.choose(user, "Nộp kết quả")
-    found = LINK.findall(user.last_texts(3))
+    await zl.deliver()  # the report is rendered by a job after the turn, then sent
+    for _ in range(200):
+        found = LINK.findall(user.last_texts(3))
+        if found:
+            break
+        await asyncio.sleep(0.05)
     assert len(found) == 1, user.last_texts(3)
     return str(found[0])
 

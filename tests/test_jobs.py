@@ -1,0 +1,239 @@
+"""Jobs after the commit, and several processes on one database file.
+
+A turn queues its heavy work (the report, the workbook, the reminder pass) as a job; a worker
+runs it after the commit and its result reaches people through the outbox. These tests kill the
+worker in the middle of a job, and run two processes on one file, as people really do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.jobs import JobWorker
+from bot.outbox import OutboxWorker
+from conversations.engine import Engine
+from conversations.events import Reply, replies_to_json
+from conversations.jobs import Recipient, queue_report
+from conversations.settings import Settings
+from storage.base import ChannelHeld
+from storage.sqlite import SqliteRepository
+from tests.chat_driver import ChatUser, register_unit, run_jobs
+from tests.test_engine import CO_QUAN, SEED_002, answer_all
+from tests.test_leaders import code_in
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(sql).fetchall()
+
+
+async def _submitted(path: Path, reports: Path) -> int:
+    """A unit that has submitted its TT 22 assessment through the chat; its report job queued."""
+    repository = await SqliteRepository.open(path)
+    engine = Engine(repository, Settings(reports_dir=reports), today=lambda: date(2024, 2, 1))
+    lan = ChatUser(engine, "lan", "Lan")
+    await register_unit(lan, "Trường Tiểu học Hòa Bình", CO_QUAN)
+    await lan.command("danhgia 2023")
+    await answer_all(lan, SEED_002)
+    while "Dùng bản nháp này" in [c.label for c in lan.question.choices]:
+        await lan.press("Dùng bản nháp này")
+    text = await lan.press("Nộp kết quả")
+    assert "đang được soạn" in text  # told at once; the file follows
+    await repository.close()
+    [(job_id,)] = _rows(path, "SELECT id FROM jobs WHERE kind = 'report'")
+    return int(job_id)
+
+
+DIES_MID_RENDER = textwrap.dedent(
+    """
+    import asyncio, os, signal, sys
+    from concurrent.futures import ThreadPoolExecutor
+    import templates.report
+    from bot.jobs import JobWorker
+    from conversations.settings import Settings
+    from storage.sqlite import SqliteRepository
+
+    def render_and_die(data, path):
+        path.write_bytes(b"half a document")
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the render
+
+    templates.report.render_report = render_and_die
+    import conversations.reporting
+    conversations.reporting.render_report = render_and_die
+
+    async def main():
+        repository = await SqliteRepository.open(sys.argv[1])
+        await repository.hold_channels(["test"])
+        settings = Settings(reports_dir=__import__("pathlib").Path(sys.argv[2]))
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            await JobWorker(repository, settings, ["test"], executor).drain()
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_a_worker_killed_mid_render_runs_the_job_again_and_one_report_is_sent(
+    tmp_path: Path,
+) -> None:
+    path, reports = tmp_path / "db.sqlite3", tmp_path / "reports"
+    job_id = await _submitted(path, reports)
+    died = subprocess.run(
+        [sys.executable, "-c", DIES_MID_RENDER, str(path), str(reports)],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert died.returncode == -9, died.stderr.decode()
+    assert _rows(path, f"SELECT state, attempts FROM jobs WHERE id = {job_id}") == [("running", 1)]
+    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'") == [(0,)]
+
+    # The next process to take the channel takes the job back at once and finishes it.
+    repository = await SqliteRepository.open(path)
+    await repository.hold_channels(["test"])  # the dead process's lock went with it
+    settings = Settings(reports_dir=reports)
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        worker = JobWorker(repository, settings, ["test"], executor)
+        assert await worker.start() == 1
+        assert await worker.drain() == 1
+        assert await worker.drain() == 0
+    await repository.close()
+    assert _rows(path, f"SELECT state, attempts FROM jobs WHERE id = {job_id}") == [("done", 2)]
+    sent = _rows(path, "SELECT chat_id FROM outbox WHERE payload LIKE '%.docx%'")
+    assert sent == [("lan",)]  # one report, to the submitter (the unit has no leader yet)
+    import docx
+
+    [report] = reports.glob("*.docx")
+    body = "\n".join(p.text for p in docx.Document(str(report)).paragraphs)
+    assert "Xếp loại: Tốt" in body  # the whole document, not the half one
+
+
+async def test_a_job_that_keeps_failing_tells_the_person_and_stops(tmp_path: Path) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    to = Recipient(None, "test", "lan")
+    async with repository.transaction() as tx:
+        await queue_report(tx, 999, [to], "test")  # no such assessment: every run fails
+    clock = [datetime.now(UTC)]
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        settings = Settings(reports_dir=tmp_path)
+        worker = JobWorker(repository, settings, ["test"], executor, clock=lambda: clock[0])
+        runs = 0
+        for _ in range(20):
+            runs += await worker.drain()
+            clock[0] += timedelta(hours=1)
+    async with repository.transaction() as tx:
+        due = await tx.due_messages(clock[0], ["test"])
+    await repository.close()
+    assert runs == 5
+    [message] = due
+    assert "chưa soạn được báo cáo" in message.payload["replies"][0]["text"]
+
+
+async def test_a_second_process_on_a_running_channel_is_refused_with_one_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.sqlite3"
+    repository = await SqliteRepository.open(path)
+    await repository.hold_channels(["telegram"])  # "the first process"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
+        "DVHT_DB_PATH": str(path),
+        "DVHT_DATA_DIR": str(tmp_path),
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    await repository.close()
+    assert second.returncode == 2
+    [line] = second.stderr.strip().splitlines()
+    assert line.startswith("Kênh telegram đang được một tiến trình khác")
+    assert "TEST-token" not in second.stderr
+    other = await SqliteRepository.open(path)  # once the first is gone, the channel is free
+    await other.hold_channels(["telegram"])
+    with pytest.raises(ChannelHeld):
+        third = await SqliteRepository.open(path)
+        try:
+            await third.hold_channels(["zalo", "telegram"])
+        finally:
+            await third.close()
+    await other.close()
+
+
+class Recorded:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.sent: list[str] = []
+
+    async def send(self, chat_id: str, replies: list[Reply]) -> None:
+        self.sent += [chat_id for _ in replies]
+
+
+async def test_two_processes_deliver_each_their_own_channel_every_message_once(
+    tmp_path: Path,
+) -> None:
+    """Telegram and Zalo started separately on one file: each outbox worker takes only its own
+    channel's rows, so all 16 leader messages go out at once, each exactly once."""
+    path = tmp_path / "db.sqlite3"
+    telegram_process = await SqliteRepository.open(path)
+    zalo_process = await SqliteRepository.open(path)
+    await telegram_process.hold_channels(["telegram"])
+    await zalo_process.hold_channels(["zalo"])
+    async with telegram_process.transaction() as tx:
+        for n in range(16):
+            channel = ("telegram", "zalo")[n % 2]
+            payload = replies_to_json([Reply(f"tin {n}")])
+            await tx.enqueue(None, channel, f"{channel}-{n}", payload)
+    telegram, zalo = Recorded("telegram"), Recorded("zalo")
+    workers = [
+        OutboxWorker(telegram_process, {"telegram": telegram}),
+        OutboxWorker(zalo_process, {"zalo": zalo}),
+    ]
+    for _ in range(3):
+        await asyncio.gather(*(worker.run_once() for worker in workers))
+    await telegram_process.close()
+    await zalo_process.close()
+    assert sorted(telegram.sent) == sorted(f"telegram-{n}" for n in range(0, 16, 2))
+    assert sorted(zalo.sent) == sorted(f"zalo-{n}" for n in range(1, 16, 2))
+    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL OR attempts > 0") == [
+        (0,)
+    ]
+
+
+async def test_the_overview_is_a_job_and_the_turn_only_queues_it(tmp_path: Path) -> None:
+    """/tonghop answers at once and reads no unit; the workbook follows from the job."""
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    settings = Settings(reports_dir=tmp_path / "reports", admins=frozenset({"test:admin"}))
+    engine = Engine(repository, settings, today=lambda: date(2024, 2, 1))
+    admin, sup = ChatUser(engine, "admin"), ChatUser(engine, "sup")
+    text = await admin.command("taocaptren Sở Giáo dục và Đào tạo tỉnh Kon Tum")
+    await sup.command(f"start {code_in(text)}")
+    assert "cán bộ cấp trên" in sup.text
+    text = await sup.command("tonghop 2023")
+    assert "Đang tổng hợp năm 2023" in text
+    assert _rows(tmp_path / "db.sqlite3", "SELECT kind, state FROM jobs") == [
+        ("overview", "pending")
+    ]
+    assert await run_jobs(engine) == 1
+    await repository.close()
