@@ -18,7 +18,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,33 @@ _ATTACHMENT_COLS = _columns(Attachment)
 _ANSWER_COLS = _columns(AnswerRecord)
 
 
+def _json_row(record: type[Any], table: str) -> str:
+    """A SQL expression that packs a row of `table` as a JSON object keyed by the record's
+    fields (several rows and kinds of row in one query: one hop to aiosqlite's thread)."""
+    return "json_object(" + ", ".join(f"'{f.name}', {table}.{f.name}" for f in fields(record)) + ")"
+
+
+# What every turn starts from, in one query: the person, their memberships with each unit, and
+# their private chat (the chat most turns come from).
+_PERSON_AND_SO_ON = (
+    f"SELECT {_PERSON_COLS},"
+    " (SELECT json_group_array(json_array(unit_id, role, json(unit))) FROM"
+    f" (SELECT m.unit_id, m.role, {_json_row(Unit, 'u')} AS unit FROM memberships AS m"
+    " JOIN units AS u ON u.id = m.unit_id WHERE m.person_id = people.id"
+    " ORDER BY m.created_at, m.unit_id)) AS units,"
+    " (SELECT json_object('channel', c.channel, 'chat_id', c.chat_id, 'person_id', c.person_id,"
+    " 'mode', c.mode, 'data', c.data, 'nonce', c.nonce, 'unit_id', c.unit_id) FROM chats AS c"
+    " WHERE c.channel = people.channel AND c.chat_id = people.channel_user_id) AS chat"
+    " FROM people WHERE channel = ? AND channel_user_id = ?"
+)
+# An assessment with its answers, in one query (a turn that reads one reads the other).
+_ASSESSMENT_AND_ANSWERS = (
+    f"SELECT {_ASSESSMENT_COLS}, (SELECT json_group_array({_json_row(AnswerRecord, 'a')})"
+    " FROM (SELECT * FROM answers WHERE assessment_id = assessments.id ORDER BY code) AS a)"
+    " AS answers FROM assessments WHERE id = ?"
+)
+
+
 # --- time and JSON ----------------------------------------------------------------------------
 
 
@@ -103,7 +130,7 @@ def _json(data: dict[str, Any] | None) -> str:
 # --- rows to records --------------------------------------------------------------------------
 
 
-def _unit(row: Row) -> Unit:
+def _unit(row: Row | dict[str, Any]) -> Unit:
     values = dict(row)
     values["created_at"] = from_text(values["created_at"])
     decided = values["level1_decision_date"]
@@ -124,7 +151,7 @@ def _invite(row: Row) -> Invite:
     return Invite(**values)
 
 
-def _assessment(row: Row) -> Assessment:
+def _assessment(row: Row | dict[str, Any]) -> Assessment:
     values = dict(row)
     for key in ("submitted_at", "created_at", "updated_at", "decided_at"):
         values[key] = from_text(values[key])
@@ -140,7 +167,7 @@ def _outbox(row: Row) -> OutboxMessage:
     return OutboxMessage(**values)
 
 
-def _answer(row: Row) -> AnswerRecord:
+def _answer(row: Row | dict[str, Any]) -> AnswerRecord:
     values = dict(row)
     values["answered_at"] = from_text(values["answered_at"])
     return AnswerRecord(**values)
@@ -158,7 +185,7 @@ def _attachment(row: Row) -> Attachment:
     return Attachment(**values)
 
 
-def _chat(row: Row) -> ChatState:
+def _chat(row: Row | dict[str, Any]) -> ChatState:
     values = dict(row)
     values["data"] = json.loads(values["data"])
     return ChatState(**values)
@@ -189,6 +216,13 @@ class SqliteTransaction:
         self._connection: aiosqlite.Connection | None = conn
         self._writable = writable
         self._queued = False
+        # Rows this transaction has read, until it writes them (a turn reads its unit and
+        # assessment several times): nothing outlives the transaction.
+        self._units: dict[int, Unit | None] = {}
+        self._assessments: dict[int, Assessment | None] = {}
+        self._answers: dict[int, dict[str, AnswerRecord]] = {}
+        self._memberships: dict[int, list[Membership]] = {}
+        self._chats: dict[tuple[str, str], ChatState | None] = {}
 
     @property
     def queued(self) -> bool:
@@ -208,7 +242,10 @@ class SqliteTransaction:
     def _write(self) -> aiosqlite.Connection:
         if not self._writable:
             raise StorageError("a snapshot is read-only")
-        return self._open()
+        conn = self._open()
+        if not conn.in_transaction:  # SQLite rolled it back: never write outside it
+            raise Conflict("the transaction was rolled back by SQLite")
+        return conn
 
     async def _run(self, sql: str, params: Params = ()) -> int:
         """Execute one write; the number of rows it changed."""
@@ -219,7 +256,7 @@ class SqliteTransaction:
 
     async def _all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (one hop to aiosqlite's thread)."""
-        conn = self._open()
+        conn = self._write() if self._writable else self._open()
         with _translated():
             rows = await conn.execute_fetchall(sql, params)
         return list(rows)
@@ -245,14 +282,20 @@ class SqliteTransaction:
         """Refuse a change to the answers of a submitted or approved assessment (the report
         staff and leaders saw must stay what it was); else mark the assessment as changed, and
         move its cursor when one is given (one statement when it is editable, the usual case)."""
+        self._answers.pop(assessment_id, None)  # the caller changes them next
         changes: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
         sets = "".join(f"{name} = ?, " for name in changes)
+        stamp = now()
         changed = await self._run(
             f"UPDATE assessments SET {sets}updated_at = ? WHERE id = ? AND status IN (?, ?)",
-            (*changes.values(), now(), assessment_id, *EDITABLE),
+            (*changes.values(), stamp, assessment_id, *EDITABLE),
         )
+        kept = self._assessments.get(assessment_id)
+        if changed and kept is not None:  # as it now stands, without reading it again
+            self._assessments[assessment_id] = replace(kept, updated_at=from_text(stamp), **changes)
         if changed:
             return
+        self._assessments.pop(assessment_id, None)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
             raise NotFound(f"no assessment {assessment_id}")
@@ -261,6 +304,7 @@ class SqliteTransaction:
     async def _touch(self, assessment_id: int, sets: str = "", params: Params = ()) -> None:
         """Mark the assessment as changed now, with the other assignments `sets` (column names
         written here, never from input); NotFound when there is no such assessment."""
+        self._assessments.pop(assessment_id, None)
         changed = await self._run(
             f"UPDATE assessments SET {sets}{', ' if sets else ''}updated_at = ? WHERE id = ?",
             (*params, now(), assessment_id),
@@ -290,11 +334,11 @@ class SqliteTransaction:
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
         key = (channel, channel_user_id)
-        row = await self._one(
-            f"SELECT {_PERSON_COLS} FROM people WHERE channel = ? AND channel_user_id = ?", key
-        )
+        row = await self._one(_PERSON_AND_SO_ON, key)  # what the turn reads next, kept
         if row is not None and row["display_name"] == display_name:
-            return _person(row)  # every turn asks: a read, not a write
+            person = Person(*tuple(row)[:4])
+            self._keep_turn_rows(person, row["units"], row["chat"])
+            return person  # a read, not a write
         row = await self._returning(
             "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
             " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
@@ -303,6 +347,17 @@ class SqliteTransaction:
         )
         return _person(row)
 
+    def _keep_turn_rows(self, person: Person, units: str, chat: str | None) -> None:
+        """Keep, for this transaction, the memberships, units and private chat read with the
+        person."""
+        memberships = []
+        for unit_id, role, unit in json.loads(units):
+            memberships.append(Membership(unit_id, person.id, role))
+            self._units.setdefault(unit_id, _unit(unit))
+        self._memberships.setdefault(person.id, memberships)
+        key = (person.channel, person.channel_user_id)
+        self._chats.setdefault(key, None if chat is None else _chat(json.loads(chat)))
+
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
         return None if row is None else _person(row)
@@ -310,6 +365,9 @@ class SqliteTransaction:
     # --- chats ------------------------------------------------------------------------------
 
     async def get_chat(self, channel: str, chat_id: str) -> ChatState | None:
+        self._open()
+        if (channel, chat_id) in self._chats:
+            return self._chats[(channel, chat_id)]
         row = await self._one(
             "SELECT channel, chat_id, person_id, mode, data, nonce, unit_id FROM chats"
             " WHERE channel = ? AND chat_id = ?",
@@ -335,6 +393,7 @@ class SqliteTransaction:
                 now(),
             ),
         )
+        self._chats[(state.channel, state.chat_id)] = state
 
     # --- units and memberships --------------------------------------------------------------
 
@@ -347,8 +406,11 @@ class SqliteTransaction:
         return _unit(row)
 
     async def get_unit(self, unit_id: int) -> Unit | None:
-        row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
-        return None if row is None else _unit(row)
+        self._open()  # a kept row is no answer once the transaction is over
+        if unit_id not in self._units:
+            row = await self._one(f"SELECT {_UNIT_COLS} FROM units WHERE id = ?", (unit_id,))
+            self._units[unit_id] = None if row is None else _unit(row)
+        return self._units[unit_id]
 
     async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
         unknown = set(fields) - UNIT_WRITABLE_FIELDS
@@ -357,6 +419,7 @@ class SqliteTransaction:
         if fields:  # the names are checked above, so formatting them into the SQL is safe
             assignments = ", ".join(f"{name} = ?" for name in fields)
             values = [v.isoformat() if isinstance(v, date) else v for v in fields.values()]
+            self._units.pop(unit_id, None)
             await self._run(f"UPDATE units SET {assignments} WHERE id = ?", (*values, unit_id))
         unit = await self.get_unit(unit_id)
         if unit is None:
@@ -375,6 +438,7 @@ class SqliteTransaction:
         return [_unit(row) for row in rows]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
+        self._memberships.pop(person_id, None)
         await self._run(
             "INSERT INTO memberships (unit_id, person_id, role, created_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (unit_id, person_id) DO UPDATE SET role = excluded.role",
@@ -382,12 +446,15 @@ class SqliteTransaction:
         )
 
     async def memberships(self, person_id: int) -> list[Membership]:
-        rows = await self._all(
-            "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
-            " ORDER BY created_at, unit_id",
-            (person_id,),
-        )
-        return [Membership(*row) for row in rows]
+        self._open()  # a kept row is no answer once the transaction is over
+        if person_id not in self._memberships:
+            rows = await self._all(
+                "SELECT unit_id, person_id, role FROM memberships WHERE person_id = ?"
+                " ORDER BY created_at, unit_id",
+                (person_id,),
+            )
+            self._memberships[person_id] = [Membership(*row) for row in rows]
+        return list(self._memberships[person_id])
 
     async def members(self, unit_id: int) -> list[tuple[Person, str]]:
         rows = await self._all(
@@ -434,10 +501,17 @@ class SqliteTransaction:
         return None if row is None else _assessment(row)
 
     async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
-        row = await self._one(
-            f"SELECT {_ASSESSMENT_COLS} FROM assessments WHERE id = ?", (assessment_id,)
-        )
-        return None if row is None else _assessment(row)
+        self._open()  # a kept row is no answer once the transaction is over
+        if assessment_id not in self._assessments:
+            row = await self._one(_ASSESSMENT_AND_ANSWERS, (assessment_id,))
+            if row is None:
+                self._assessments[assessment_id] = None
+            else:
+                values = dict(row)
+                answers = json.loads(values.pop("answers"))
+                self._assessments[assessment_id] = _assessment(values)
+                self._answers[assessment_id] = {a["code"]: _answer(a) for a in answers}
+        return self._assessments[assessment_id]
 
     async def latest_assessment(self, unit_id: int) -> Assessment | None:
         row = await self._one(
@@ -544,21 +618,27 @@ class SqliteTransaction:
         )
 
     async def answers(self, assessment_id: int) -> dict[str, AnswerRecord]:
-        rows = await self._all(
-            f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
-            (assessment_id,),
-        )
-        return {row["code"]: _answer(row) for row in rows}
+        self._open()
+        if assessment_id not in self._answers:
+            rows = await self._all(
+                f"SELECT {_ANSWER_COLS} FROM answers WHERE assessment_id = ? ORDER BY code",
+                (assessment_id,),
+            )
+            self._answers[assessment_id] = {row["code"]: _answer(row) for row in rows}
+        return dict(self._answers[assessment_id])
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
+        kept = self._answers.get(assessment_id)
         await self._editable(assessment_id, cursor=code)
-        await self._run(
+        row = await self._returning(
             "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
             " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
             " value = excluded.value, answered_by = excluded.answered_by,"
-            " answered_at = excluded.answered_at",
+            f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}",
             (assessment_id, code, value, person_id, now()),
         )
+        if kept is not None:  # the answers read before, with this one as it now stands
+            self._answers[assessment_id] = dict(sorted({**kept, code: _answer(row)}.items()))
 
     async def append_evidence(
         self, assessment_id: int, code: str, text: str, person_id: int
@@ -836,8 +916,11 @@ class SqliteRepository:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """A savepoint, released on normal exit and rolled back on any exception; the caller
-        continues after the commit that makes it durable (StorageError if that commit fails)."""
+        """Run the block inside the connection's SQLite transaction; the caller continues after
+        the commit that makes it durable. No savepoint per transaction (two statements fewer a
+        turn): when a block fails, the whole SQLite transaction is rolled back and the
+        transactions that ran before it in the same batch fail with `Conflict`, so their turns
+        run again (the contract allows it); a failed block is rare, a turn is frequent."""
         async with self._lock:
             if self._closed:
                 raise StorageError("the repository is closed")
@@ -845,10 +928,10 @@ class SqliteRepository:
             tx = SqliteTransaction(self._conn)
             try:
                 yield tx
-                with _translated():
-                    await self._conn.execute("RELEASE tx")
+                if not self._conn.in_transaction:  # SQLite ended it during the block
+                    raise Conflict("the transaction was rolled back by SQLite")
             except BaseException:
-                await self._undo()
+                await self._abort()
                 raise
             finally:
                 tx.end()
@@ -858,33 +941,26 @@ class SqliteRepository:
         await durable
 
     async def _begin(self) -> None:
-        """Open the connection's SQLite transaction if none is open, then the savepoint."""
+        """Open the connection's SQLite transaction if none is open."""
+        if self._conn.in_transaction:
+            return
+        if self._waiting:  # released into a transaction SQLite has since ended
+            self._lose_batch("the transaction was rolled back by SQLite")
         with _translated():
-            if not self._conn.in_transaction:
-                if self._waiting:  # released into a transaction SQLite has since ended
-                    _settle(self._waiting, StorageError("the transaction was rolled back"))
-                    self._waiting = []
-                await self._conn.execute("BEGIN IMMEDIATE")
-            await self._conn.execute("SAVEPOINT tx")
+            await self._conn.execute("BEGIN IMMEDIATE")
 
-    async def _undo(self) -> None:
-        """Roll back the failed transaction's savepoint. When that is not possible (SQLite has
-        already rolled back the whole transaction, or the rollback fails), the transactions
-        released earlier into the same batch are lost too: they fail, never confirmed."""
-        undone = False
+    async def _abort(self) -> None:
+        """Roll back the whole SQLite transaction after a failed block: the transactions
+        released earlier into the same batch are undone with it, and told to run again."""
+        self._lose_batch("undone with another transaction of its batch")
         if self._conn.in_transaction:
             with contextlib.suppress(sqlite3.Error):
-                await self._conn.execute("ROLLBACK TO tx")
-                await self._conn.execute("RELEASE tx")
-                undone = self._conn.in_transaction
-        if not undone:
-            self._lose_batch("rolled back by SQLite")
-        self._commit_soon()  # end the SQLite transaction: other processes wait for its lock
+                await self._conn.execute("ROLLBACK")
 
     def _lose_batch(self, why: str) -> None:
-        """Fail every transaction waiting for the current batch's commit."""
+        """Fail every transaction waiting for the current batch's commit (never confirmed)."""
         batch, self._waiting = self._waiting, []
-        _settle(batch, StorageError(f"not saved: {why}"))
+        _settle(batch, Conflict(f"not saved: {why}; run it again"))
 
     def _commit_soon(self) -> None:
         """Make sure a commit follows what ran so far (unless one is already on its way)."""
@@ -904,7 +980,7 @@ class SqliteRepository:
                 with contextlib.suppress(sqlite3.Error):
                     if self._conn.in_transaction:
                         await self._conn.execute("ROLLBACK")
-                _settle(batch, StorageError(f"commit failed: {exc}"))
+                _settle(batch, Conflict(f"not saved: the commit failed ({exc}); run it again"))
                 if not isinstance(exc, Exception):
                     raise
             else:
