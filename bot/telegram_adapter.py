@@ -37,6 +37,7 @@ from telegram.request import BaseRequest
 
 from bot.chatlocks import ChatLocks
 from bot.telegram_bot import ConversationBot
+from bot.telegram_polling import Poller
 from bot.telegram_render import Outgoing, caption_and_rest, coalesce, messages
 from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, secret_matches
@@ -98,7 +99,10 @@ def build_application(
         rate_limiter=rate_limiter or AIORateLimiter(max_retries=3),
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(64))
+        ApplicationBuilder()
+        .bot(bot)
+        .updater(None)  # polling is `Poller`'s: it acknowledges only what it has processed
+        .concurrent_updates(PerChatUpdateProcessor(64))
     )
     application = builder.build()
     TelegramAdapter(engine).install(application)
@@ -447,16 +451,18 @@ def webhook_handler(application: App, secret: str) -> Handler:
 async def running(
     application: App, *, webhook: WebServer | None = None, public_url: str = "", secret: str = ""
 ) -> AsyncIterator[App]:
-    """Telegram started (long polling, or webhook on `webhook` when given) until the block ends."""
+    """Telegram started (long polling, or webhook on `webhook` when given) until the block ends.
+
+    Polling is our `Poller`, not PTB's `Updater`, which acknowledges a batch before handling it
+    (see bot/telegram_polling.py). Leaving the block finishes the batch in hand, then stops.
+    """
     await application.initialize()
     try:
         await set_commands(application)
+        poller = None
         if webhook is None:
-            updater = application.updater
-            if updater is None:
-                raise RuntimeError("polling needs the Application's updater")
-            await updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL
+            poller = Poller(
+                application, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL
             )
         else:
             secret = secret or secrets.token_urlsafe(32)
@@ -466,13 +472,15 @@ async def running(
             )
         await application.start()
         try:
+            if poller is not None:
+                await poller.start()
             yield application
         finally:
             try:
-                if application.updater is not None and application.updater.running:
+                if poller is not None:
                     # Re-raises what ended the polling (InvalidToken: the token was revoked
                     # while running), once the Application is stopped and shut down.
-                    await application.updater.stop()
+                    await poller.stop()
             finally:
                 await application.stop()
     finally:

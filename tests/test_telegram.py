@@ -318,6 +318,66 @@ async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path:
     assert any(label.startswith("Tiếp tục tại câu 2/17") for label in lan.buttons())
 
 
+def _offsets(api: FakeBotApi, since: int = 0) -> list[int]:
+    """The offsets of the getUpdates calls after call number `since` (0: none given yet)."""
+    return [int(p.get("offset") or 0) for m, p in api.calls[since:] if m == "getUpdates"]
+
+
+async def test_polling_acknowledges_a_batch_only_once_every_update_is_processed(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Chats of one batch run at once, one chat's updates in order, and the next getUpdates
+    (whose offset tells Telegram to forget the batch) is sent only when all are committed."""
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = _engine_factory(tmp_path)(repository)
+    handle, release = engine.handle, asyncio.Event()
+    started: list[tuple[str, str]] = []
+
+    async def held(event: Any) -> list[Reply]:
+        started.append((event.chat_id, event.payload))
+        await release.wait()
+        return await handle(event)
+
+    engine.handle = held  # type: ignore[method-assign]
+    lan, minh = PhoneUser(api, 521, "Lan"), PhoneUser(api, 522, "Minh")
+    try:
+        async with running(_application(api, engine)):
+            await _wait(lambda: bool(_offsets(api)))  # polling
+            batch = [api.push(lan.text("/start")), api.push(minh.text("/start"))]
+            batch.append(api.push(lan.text("/trogiup")))
+            await _wait(lambda: len(started) == 2)
+            await asyncio.sleep(0.3)  # longer than the pause between polls
+            assert started == [("521", "start"), ("522", "start")]  # Lan's 2nd waits for her 1st
+            assert max(_offsets(api)) <= batch[0]["update_id"]  # nothing acknowledged yet
+            release.set()
+            done = batch[-1]["update_id"] + 1
+            await _wait(lambda: done in _offsets(api))
+            assert started[2] == ("521", "trogiup")
+            assert "Hướng dẫn:" in lan.last_texts(1)
+            assert "Xin chào Minh" in minh.last_texts(1)
+    finally:
+        await repository.close()
+    assert api.updates == []  # stopping told Telegram that the last batch was processed
+
+
+async def test_polling_retries_a_failing_get_updates_and_stops_promptly(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    lan = PhoneUser(api, 523, "Lan")
+    api.fail("getUpdates", 502, times=2)
+    try:
+        async with running(_application(api, _engine_factory(tmp_path)(repository))):
+            api.push(lan.text("/start"))
+            await _wait(lambda: bool(lan.screen))  # after two failed polls, 1 s then 1.5 s
+            assert _offsets(api)[:3] == [0, 0, 0] and api.failures["getUpdates"] == []
+            loop = asyncio.get_running_loop()
+            stopping = loop.time()  # the block ends during a long poll (the fake's: 2 s)
+        assert loop.time() - stopping < 1.0
+    finally:
+        await repository.close()
+
+
 async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
     api: FakeBotApi, tmp_path: Path
 ) -> None:
@@ -509,3 +569,34 @@ async def test_a_refused_token_is_one_clear_line_and_never_printed(
     assert "Telegram từ chối mã bot" in stderr.decode()
     assert wrong not in stderr.decode() + stdout.decode()
     assert "987654321" not in stderr.decode()
+
+
+async def test_a_token_revoked_while_polling_is_one_clear_line_and_exit_2(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DVHT_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("ZALO_BOT_TOKEN", "DVHT_PUBLIC_URL"):
+        env.pop(name, None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "telegram", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    lan = PhoneUser(api, 524, "Lan")
+    try:
+        api.push(lan.text("/start"))
+        await _wait(lambda: bool(lan.screen), timeout=30)
+        api.token = "987654321:AARevokedInBotFather_new-one-is-this-88"  # the old one: 401
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 2
+    assert "Telegram từ chối mã bot" in stderr.decode()
+    assert TOKEN not in stderr.decode() + stdout.decode()
