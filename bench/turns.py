@@ -36,7 +36,6 @@ from telegram import Update
 from telegram.ext import AIORateLimiter
 
 from bench.common import CannedRequest, percentile, repository, seed_units, summary, update
-from bot.service import settle_garbage_collector
 from bot.telegram_adapter import build_application
 from conversations.engine import Engine
 from conversations.settings import Settings
@@ -140,7 +139,6 @@ async def run(
                 await work.turn(chat)
         work.latencies.clear()
         work.decoding = 0.0
-        settle_garbage_collector()  # as bot.service does once started
         if rate is None:
             seconds = await closed_loop(work, turns, min(people, units))
             how = f"{min(people, units)} people at once"
