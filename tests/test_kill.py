@@ -454,3 +454,24 @@ async def test_telegram_killed_with_updates_pending_processes_every_update_hande
     lost = [u for u in api.handed_out.values() if message_key(u) not in processed]
     assert not lost, f"{len(lost)} of {len(api.handed_out)} updates handed out, never processed"
     assert api.deliveries > len(api.handed_out), "no kill caught a batch before it was done"
+
+
+async def test_telegram_stopped_by_sigterm_mid_batch_finishes_and_acknowledges_it(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """SIGTERM right after a burst was handed out: the process finishes that batch before it
+    ends (no restart here to redeliver it) and tells Telegram, which keeps only the rest."""
+    people = [PhoneUser(api, 710 + n, f"Người {n}") for n in range(4)]
+    bot = TelegramBot(api, tmp_path)
+    await bot.start()
+    await synced(api, people[0])  # polling, warmed up
+    batches = api.batches
+    for n in range(30):
+        api.push(people[n % 4].text("/trogiup"))
+    async with asyncio.timeout(30):
+        while api.batches == batches:
+            await asyncio.sleep(0.002)
+    await bot.stop()
+    processed = processed_keys(tmp_path / "donvi-hoctap.sqlite3")
+    assert all(message_key(u) in processed for u in api.handed_out.values())
+    assert api.updates == []  # the burst came in one batch, acknowledged on the way out
