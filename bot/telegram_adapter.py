@@ -30,13 +30,14 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
+    ExtBot,
     MessageHandler,
     filters,
 )
 from telegram.request import BaseRequest
 
 from bot.chatlocks import ChatLocks
-from bot.telegram_bot import ConversationBot
+from bot.telegram_polling import Poller
 from bot.telegram_render import Outgoing, caption_and_rest, coalesce, messages
 from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, secret_matches
@@ -87,7 +88,7 @@ def build_application(
     @BotFather): polling cannot go on, and the service stops rather than run deaf.
     """
     urls = api_urls(api_base_url) or (DEFAULT_API, DEFAULT_FILES)
-    bot = ConversationBot(
+    bot: ExtBot[int] = ExtBot(
         token,
         base_url=urls[0],
         base_file_url=urls[1],
@@ -98,7 +99,10 @@ def build_application(
         rate_limiter=rate_limiter or AIORateLimiter(max_retries=3),
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
-        ApplicationBuilder().bot(bot).concurrent_updates(PerChatUpdateProcessor(64))
+        ApplicationBuilder()
+        .bot(bot)
+        .updater(None)  # polling is `Poller`'s: it acknowledges only what it has processed
+        .concurrent_updates(PerChatUpdateProcessor(64))
     )
     application = builder.build()
     TelegramAdapter(engine).install(application)
@@ -256,7 +260,7 @@ async def deliver(
     the previous keyboard message of the chat loses its buttons when a new one is sent.
     """
     chat_data = context.chat_data if context.chat_data is not None else {}
-    bot = conversation_bot(context.bot)
+    bot = context.bot
     edited = False
     for reply in coalesce(replies):
         parts = messages(reply)
@@ -268,11 +272,11 @@ async def deliver(
         for part in parts:
             if part.keyboard is not None:
                 await _strip(bot, chat_id, chat_data.get(_KEYBOARD), pressed)
-            sent = await bot.send_text(chat_id, part.text, part.keyboard)
-            _remember_keyboard(chat_data, sent, part)
+            sent = await bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
+            _remember_keyboard(chat_data, sent.message_id, part)
         await _send_files(context, chat_id, reply.files)
     if pressed is not None and not edited:
-        await _quietly(bot.remove_keyboard(pressed.chat_id, pressed.message_id))
+        await _quietly(_remove_keyboard(bot, pressed.chat_id, pressed.message_id))
 
 
 def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
@@ -282,28 +286,29 @@ def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoin
         del chat_data[_KEYBOARD]
 
 
-def conversation_bot(bot: Bot) -> ConversationBot:
-    """The application's bot, as `build_application` made it."""
-    if not isinstance(bot, ConversationBot):
-        raise TypeError("the Telegram application must be made by build_application")
-    return bot
+async def _remove_keyboard(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take the inline keyboard off one of the bot's messages (no markup given: none kept)."""
+    await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
 
 
-async def _strip(
-    bot: ConversationBot, chat_id: int, message_id: object, pressed: Message | None
-) -> None:
+async def _strip(bot: Bot, chat_id: int, message_id: object, pressed: Message | None) -> None:
     """Take the buttons off the chat's previous keyboard message."""
     if not isinstance(message_id, int):
         return
     if pressed is not None and message_id == pressed.message_id:
         return  # the pressed message is edited, or stripped once the replies are out
-    await _quietly(bot.remove_keyboard(chat_id, message_id))
+    await _quietly(_remove_keyboard(bot, chat_id, message_id))
 
 
-async def _edit(bot: ConversationBot, pressed: Message, part: Outgoing) -> bool:
+async def _edit(bot: Bot, pressed: Message, part: Outgoing) -> bool:
     """Edit the pressed message into `part`; False when Telegram refuses (then it is sent anew)."""
     try:
-        await bot.edit_text(pressed.chat_id, pressed.message_id, part.text, part.keyboard)
+        await bot.edit_message_text(
+            part.text,
+            chat_id=pressed.chat_id,
+            message_id=pressed.message_id,
+            reply_markup=part.keyboard,
+        )
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
             return True
@@ -447,16 +452,18 @@ def webhook_handler(application: App, secret: str) -> Handler:
 async def running(
     application: App, *, webhook: WebServer | None = None, public_url: str = "", secret: str = ""
 ) -> AsyncIterator[App]:
-    """Telegram started (long polling, or webhook on `webhook` when given) until the block ends."""
+    """Telegram started (long polling, or webhook on `webhook` when given) until the block ends.
+
+    Polling is our `Poller`, not PTB's `Updater`, which acknowledges a batch before handling it
+    (see bot/telegram_polling.py). Leaving the block finishes the batch in hand, then stops.
+    """
     await application.initialize()
     try:
         await set_commands(application)
+        poller = None
         if webhook is None:
-            updater = application.updater
-            if updater is None:
-                raise RuntimeError("polling needs the Application's updater")
-            await updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL
+            poller = Poller(
+                application, allowed_updates=ALLOWED_UPDATES, poll_interval=POLL_INTERVAL
             )
         else:
             secret = secret or secrets.token_urlsafe(32)
@@ -466,13 +473,15 @@ async def running(
             )
         await application.start()
         try:
+            if poller is not None:
+                await poller.start()
             yield application
         finally:
             try:
-                if application.updater is not None and application.updater.running:
+                if poller is not None:
                     # Re-raises what ended the polling (InvalidToken: the token was revoked
                     # while running), once the Application is stopped and shut down.
-                    await application.updater.stop()
+                    await poller.stop()
             finally:
                 await application.stop()
     finally:

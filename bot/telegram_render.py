@@ -6,9 +6,8 @@ without a bot. Button callback data is the engine's opaque token, unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
@@ -53,72 +52,15 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     rows = _rows(scores, SCORES_PER_ROW)
     rows += _rows(options, 2 if all(len(label) <= SHORT_LABEL for label, _ in options) else 1)
     rows += _rows(actions, 3 if len(actions) > 4 else 2)
-    return ChoiceKeyboard(rows)
+    return InlineKeyboardMarkup(rows)
 
 
-def _rows(pairs: list[Pair], per_row: int) -> list[tuple[Pair, ...]]:
-    return [tuple(pairs[i : i + per_row]) for i in range(0, len(pairs), per_row)]
-
-
-Buttons = tuple[tuple[InlineKeyboardButton, ...], ...]
-
-
-class ChoiceKeyboard(InlineKeyboardMarkup):
-    """An inline keyboard of callback buttons, each a (label, callback data) pair.
-
-    Every question carries one (a score question fifteen buttons), and PTB's generic path costs
-    ~7 µs a button to build the `InlineKeyboardButton`s and as much again for `to_dict` to walk
-    their attributes when the request is encoded. This one keeps the pairs and writes the Bot
-    API's JSON from them directly, the same JSON: PTB encodes any `TelegramObject` parameter by
-    its `to_dict()`. It is still a frozen `InlineKeyboardMarkup`: the buttons are built the first
-    time `inline_keyboard` is read (never when only sending), and compare and hash as the same
-    buttons in a plain markup would.
-    """
-
-    __slots__ = ("_buttons", "_pairs")
-
-    def __init__(self, rows: Sequence[Sequence[Pair]]) -> None:
-        super().__init__(())  # a frozen markup, its buttons (none yet) set through the setter
-        self._pairs = tuple(tuple(row) for row in rows)
-        self._buttons: Buttons | None = None  # built when first read
-
-    @property
-    def inline_keyboard(self) -> Buttons:
-        """The buttons, as in `InlineKeyboardMarkup` (built when first read)."""
-        if self._buttons is None:
-            return self._set_buttons(
-                [InlineKeyboardButton(label, callback_data=data) for label, data in row]
-                for row in self._pairs
-            )
-        return self._buttons
-
-    @inline_keyboard.setter
-    def inline_keyboard(self, rows: Iterable[Sequence[InlineKeyboardButton]]) -> None:
-        self._set_buttons(rows)  # only while unfrozen: InlineKeyboardMarkup.__init__, deepcopy
-
-    def _set_buttons(self, rows: Iterable[Sequence[InlineKeyboardButton]]) -> Buttons:
-        self._buttons = tuple(tuple(row) for row in rows)
-        self._id_attrs = (self._buttons,)  # what InlineKeyboardMarkup compares and hashes
-        return self._buttons
-
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
-        """The Bot API's `InlineKeyboardMarkup` object, as PTB's own `to_dict` would write it."""
-        if self._buttons is not None or self.api_kwargs:
-            return super().to_dict(recursive)
-        return {
-            "inline_keyboard": [
-                [{"callback_data": data, "text": label} for label, data in row]
-                for row in self._pairs
-            ]
-        }
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, InlineKeyboardMarkup):
-            return self.inline_keyboard == other.inline_keyboard
-        return super().__eq__(other)
-
-    def __hash__(self) -> int:
-        return hash((InlineKeyboardMarkup, (self.inline_keyboard,)))
+def _rows(pairs: list[Pair], per_row: int) -> list[list[InlineKeyboardButton]]:
+    """`pairs` as callback buttons, `per_row` to a row."""
+    return [
+        [InlineKeyboardButton(label, callback_data=data) for label, data in pairs[i : i + per_row]]
+        for i in range(0, len(pairs), per_row)
+    ]
 
 
 def coalesce(replies: Sequence[Reply], limit: int = MESSAGE_LIMIT) -> list[Reply]:

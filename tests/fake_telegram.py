@@ -38,6 +38,9 @@ class FakeBotApi:
     failures: dict[str, list[Failure]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
     commands: list[dict[str, Any]] = field(default_factory=list)
+    handed_out: dict[int, dict[str, Any]] = field(default_factory=dict)  # by update id
+    batches: int = 0  # getUpdates calls that handed out at least one update
+    deliveries: int = 0  # updates handed out, counting each time one is handed out again
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1)
@@ -115,12 +118,17 @@ class FakeBotApi:
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
         offset = int(params.get("offset") or 0)
         timeout = min(float(params.get("timeout") or 0), 2.0)
-        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        limit = min(int(params.get("limit") or 100), 100)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]  # acknowledged
         if not self.updates and timeout:
             self._new_update.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new_update.wait(), timeout)
-        return self.updates[:100]
+        batch = self.updates[:limit]
+        self.handed_out.update((u["update_id"], u) for u in batch)
+        self.batches += bool(batch)
+        self.deliveries += len(batch)
+        return batch
 
     async def _m_sendMessage(self, params: dict[str, Any]) -> Any:
         return self._store(params, text=str(params["text"]))

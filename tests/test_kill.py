@@ -399,3 +399,79 @@ async def test_telegram_killed_at_random_points_loses_and_doubles_nothing(
         await bot.stop()
     assert not kills, "every planned kill happened"
     ledger.check(tmp_path / "donvi-hoctap.sqlite3")
+
+
+def processed_keys(db: Path) -> set[str]:
+    """The dedup keys of the Telegram updates whose turn was committed."""
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT update_id FROM processed_updates WHERE channel = 'telegram'")
+        return {key for (key,) in rows}
+
+
+def message_key(update: dict[str, Any]) -> str:
+    """`bot.telegram_adapter.dedup_key` of a new message, written out from its JSON."""
+    message = update["message"]
+    return f"m:{message['chat']['id']}:{message['message_id']}:{message['date']}"
+
+
+@pytest.mark.parametrize("seed", [5, 31])
+async def test_telegram_killed_with_updates_pending_processes_every_update_handed_out(
+    api: FakeBotApi, tmp_path: Path, seed: int
+) -> None:
+    """Kill -9 just after getUpdates handed out a burst from several chats, five times.
+
+    Whatever the server handed out must end up processed: either before the kill, or
+    redelivered after the restart because it had not been acknowledged (a polling loop that
+    asks for the next offset before the batch is committed loses those updates for good).
+    """
+    rng = random.Random(seed)
+    people = [PhoneUser(api, 700 + n, f"Người {n}") for n in range(6)]
+    lines = ["/trogiup", "/start", "xin chào", "/xemlai"]
+    bot = TelegramBot(api, tmp_path)
+    await bot.start()
+    try:
+        for _ in range(5):
+            batches = api.batches
+            for _ in range(rng.randint(20, 40)):
+                api.push(rng.choice(people).text(rng.choice(lines)))
+            async with asyncio.timeout(60):
+                while api.batches == batches:  # the process fetched (part of) the burst
+                    await asyncio.sleep(0.002)
+            await asyncio.sleep(rng.uniform(0.0, 0.25))
+            await bot.kill()
+            await bot.start()
+        last = PhoneUser(api, 799, "Cuối")
+        mark = len(api.calls)
+        api.push(last.text("/trogiup"))  # handed out after everything pushed before it
+        async with asyncio.timeout(60):
+            while not any(
+                m == "sendMessage" and p.get("chat_id") in (799, "799") for m, p in api.calls[mark:]
+            ):
+                await asyncio.sleep(0.01)
+    finally:
+        await bot.stop()  # SIGTERM: the batch in hand is finished before the process ends
+    processed = processed_keys(tmp_path / "donvi-hoctap.sqlite3")
+    lost = [u for u in api.handed_out.values() if message_key(u) not in processed]
+    assert not lost, f"{len(lost)} of {len(api.handed_out)} updates handed out, never processed"
+    assert api.deliveries > len(api.handed_out), "no kill caught a batch before it was done"
+
+
+async def test_telegram_stopped_by_sigterm_mid_batch_finishes_and_acknowledges_it(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """SIGTERM right after a burst was handed out: the process finishes that batch before it
+    ends (no restart here to redeliver it) and tells Telegram, which keeps only the rest."""
+    people = [PhoneUser(api, 710 + n, f"Người {n}") for n in range(4)]
+    bot = TelegramBot(api, tmp_path)
+    await bot.start()
+    await synced(api, people[0])  # polling, warmed up
+    batches = api.batches
+    for n in range(30):
+        api.push(people[n % 4].text("/trogiup"))
+    async with asyncio.timeout(30):
+        while api.batches == batches:
+            await asyncio.sleep(0.002)
+    await bot.stop()
+    processed = processed_keys(tmp_path / "donvi-hoctap.sqlite3")
+    assert all(message_key(u) in processed for u in api.handed_out.values())
+    assert api.updates == []  # the burst came in one batch, acknowledged on the way out

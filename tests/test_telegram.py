@@ -27,7 +27,6 @@ import docx
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import AIORateLimiter
-from telegram.request._requestparameter import RequestParameter
 
 from bot.logsafe import RedactingFilter
 from bot.outbox import OutboxWorker
@@ -252,8 +251,7 @@ def test_long_texts_are_split_on_paragraphs_with_the_keyboard_last() -> None:
     assert [p.keyboard is not None for p in parts] == [False] * (len(parts) - 1) + [True]
 
 
-def test_the_keyboard_is_sent_as_the_same_json_as_ptbs_own_markup() -> None:
-    """The keyboard writes its JSON directly: the very bytes PTB's buttons would have given."""
+def test_the_keyboard_has_scores_in_rows_of_six_then_word_choices_then_navigation() -> None:
     choices = (
         *(Choice(str(n), f"ab12cd.s:{n}", ChoiceKind.SCORE) for n in range(10, -1, -1)),
         Choice('Có "đủ" \\ minh chứng 😀', "ab12cd.o:1"),
@@ -261,21 +259,11 @@ def test_the_keyboard_is_sent_as_the_same_json_as_ptbs_own_markup() -> None:
         *(Choice(label, f"ab12cd.a:{n}", ChoiceKind.ACTION) for n, label in enumerate("◀⏭📋⏸✔")),
     )
     [part] = messages(Reply("Câu 1a", choices=choices))
-    markup = part.keyboard
-    assert markup is not None
     buttons = [InlineKeyboardButton(c.label, callback_data=c.token) for c in choices]
     rows = [buttons[0:6], buttons[6:11], buttons[11:12], buttons[12:13], buttons[13:16]]
     plain = InlineKeyboardMarkup([*rows, buttons[16:]])  # a long word choice: one to a row
-    json_value = RequestParameter.from_input("reply_markup", plain).json_value
-    assert RequestParameter.from_input("reply_markup", markup).json_value == json_value
-    # …and it is an InlineKeyboardMarkup like any other: buttons, equality, hash, copies.
-    assert markup == plain and plain == markup and hash(markup) == hash(plain)
-    assert markup.inline_keyboard == plain.inline_keyboard
-    assert markup.inline_keyboard[0][0].callback_data == "ab12cd.s:10"
-    assert RequestParameter.from_input("reply_markup", markup).json_value == json_value
-    assert copy.deepcopy(markup) == plain
-    with pytest.raises(AttributeError):
-        markup.inline_keyboard = ()  # frozen, as PTB's objects are
+    assert part.keyboard is not None and part.keyboard == plain
+    assert part.keyboard.to_dict() == plain.to_dict()  # the JSON sent for reply_markup
 
 
 def test_api_base_url_is_accepted_with_or_without_bot_suffix() -> None:
@@ -322,6 +310,66 @@ async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path:
                 await _wait(lambda: "đã trả lời 1/17 câu" in lan.last_texts(1))
         await repository.close()
     assert any(label.startswith("Tiếp tục tại câu 2/17") for label in lan.buttons())
+
+
+def _offsets(api: FakeBotApi, since: int = 0) -> list[int]:
+    """The offsets of the getUpdates calls after call number `since` (0: none given yet)."""
+    return [int(p.get("offset") or 0) for m, p in api.calls[since:] if m == "getUpdates"]
+
+
+async def test_polling_acknowledges_a_batch_only_once_every_update_is_processed(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    """Chats of one batch run at once, one chat's updates in order, and the next getUpdates
+    (whose offset tells Telegram to forget the batch) is sent only when all are committed."""
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = _engine_factory(tmp_path)(repository)
+    handle, release = engine.handle, asyncio.Event()
+    started: list[tuple[str, str]] = []
+
+    async def held(event: Any) -> list[Reply]:
+        started.append((event.chat_id, event.payload))
+        await release.wait()
+        return await handle(event)
+
+    engine.handle = held  # type: ignore[method-assign]
+    lan, minh = PhoneUser(api, 521, "Lan"), PhoneUser(api, 522, "Minh")
+    try:
+        async with running(_application(api, engine)):
+            await _wait(lambda: bool(_offsets(api)))  # polling
+            batch = [api.push(lan.text("/start")), api.push(minh.text("/start"))]
+            batch.append(api.push(lan.text("/trogiup")))
+            await _wait(lambda: len(started) == 2)
+            await asyncio.sleep(0.3)  # longer than the pause between polls
+            assert started == [("521", "start"), ("522", "start")]  # Lan's 2nd waits for her 1st
+            assert max(_offsets(api)) <= batch[0]["update_id"]  # nothing acknowledged yet
+            release.set()
+            done = batch[-1]["update_id"] + 1
+            await _wait(lambda: done in _offsets(api))
+            assert started[2] == ("521", "trogiup")
+            assert "Hướng dẫn:" in lan.last_texts(1)
+            assert "Xin chào Minh" in minh.last_texts(1)
+    finally:
+        await repository.close()
+    assert api.updates == []  # stopping told Telegram that the last batch was processed
+
+
+async def test_polling_retries_a_failing_get_updates_and_stops_promptly(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    lan = PhoneUser(api, 523, "Lan")
+    api.fail("getUpdates", 502, times=2)
+    try:
+        async with running(_application(api, _engine_factory(tmp_path)(repository))):
+            api.push(lan.text("/start"))
+            await _wait(lambda: bool(lan.screen))  # after two failed polls, 1 s then 1.5 s
+            assert _offsets(api)[:3] == [0, 0, 0] and api.failures["getUpdates"] == []
+            loop = asyncio.get_running_loop()
+            stopping = loop.time()  # the block ends during a long poll (the fake's: 2 s)
+        assert loop.time() - stopping < 1.0
+    finally:
+        await repository.close()
 
 
 async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
@@ -514,3 +562,34 @@ async def test_a_refused_token_is_one_clear_line_and_never_printed(
     assert "Telegram từ chối mã bot" in stderr.decode()
     assert wrong not in stderr.decode() + stdout.decode()
     assert "987654321" not in stderr.decode()
+
+
+async def test_a_token_revoked_while_polling_is_one_clear_line_and_exit_2(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "DVHT_DATA_DIR": str(tmp_path),
+        "PYTHONPATH": str(ROOT),
+    }
+    for name in ("ZALO_BOT_TOKEN", "DVHT_PUBLIC_URL"):
+        env.pop(name, None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "telegram", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    lan = PhoneUser(api, 524, "Lan")
+    try:
+        api.push(lan.text("/start"))
+        await _wait(lambda: bool(lan.screen), timeout=30)
+        api.token = "987654321:AARevokedInBotFather_new-one-is-this-88"  # the old one: 401
+        stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode == 2
+    assert "Telegram từ chối mã bot" in stderr.decode()
+    assert TOKEN not in stderr.decode() + stdout.decode()
