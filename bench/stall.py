@@ -50,6 +50,7 @@ from typing import Any
 from bench.common import percentile
 from bench.report import SCORES
 from bot.jobs import JobWorker, process_executor
+from bot.service import settle_garbage_collector
 from conversations import jobs
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, Sender
@@ -154,10 +155,11 @@ class Phase:
 
 
 class Driver:
-    def __init__(self, engine: Engine, people: list[str]) -> None:
+    def __init__(self, engine: Engine, people: list[str], pace: float = 0.0) -> None:
         self.engine = engine
         self.people = [Answerer(chat) for chat in people]
         self.ids = itertools.count(1)
+        self.pace = pace  # seconds a person takes between messages (0: none, the loop saturated)
 
     async def turn(self, who: Answerer, text: str) -> list[Any]:
         event = Event(CHANNEL, who.chat, Sender(who.chat, f"U{who.chat}"), EventKind.TEXT, text,
@@ -178,6 +180,8 @@ class Driver:
                     if phase is not None:
                         phase.scored += 1
                         phase.saved += saved
+                if self.pace:  # people read the question before answering
+                    await asyncio.sleep(self.pace * random.uniform(0.5, 1.5))
 
     async def run(self, seconds: float, phase: Phase | None) -> float:
         began = time.perf_counter()
@@ -369,7 +373,13 @@ class Run:
 
 
 async def run(
-    folder: Path, units: int, people: int, seconds: float, job_timeout: float, freeze: bool
+    folder: Path,
+    units: int,
+    people: int,
+    seconds: float,
+    job_timeout: float,
+    freeze: bool,
+    pace: float = 0.0,
 ) -> Run:
     path = folder / f"stall-{time.monotonic_ns()}.sqlite3"
     repo = await open_repository(path)
@@ -383,13 +393,13 @@ async def run(
                 await driver.turn(who, random.choice("0123"))
                 who.answered += 1
                 await driver.turn(who, "xong" if who.answered < ANSWERED else "quay lại")
+        driver.pace = pace  # warmed up as fast as it goes; measured at the people's pace
         with process_executor() as pool:
             executor = TimedExecutor(pool)
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(pool, warm_job_process)
-            if freeze:  # what start-up allocated is never scanned again by a full collection
-                gc.collect()
-                gc.freeze()
+            if freeze:  # as the service does once started (bot.service)
+                settle_garbage_collector()
             worker = TimedWorker(repo, settings, [CHANNEL], executor)
             await worker.start()
             engine.on_queued = worker.wake
@@ -529,7 +539,16 @@ def main() -> None:
         "--job-timeout", type=float, default=120.0, help="most seconds to wait for jobs after B"
     )
     parser.add_argument(
-        "--gc-freeze", action="store_true", help="gc.freeze() before phase A (the service does not)"
+        "--no-gc-settle",
+        dest="gc_freeze",
+        action="store_false",
+        help="leave the garbage collector as Python starts it (the service settles it)",
+    )
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.5,
+        help="seconds each person takes between messages, ±50%% (0: as fast as the bot answers)",
     )
     parser.add_argument("--why", action="store_true", help="sample the loop while it stalls")
     args = parser.parse_args()
@@ -548,6 +567,7 @@ def main() -> None:
                         args.seconds,
                         args.job_timeout,
                         args.gc_freeze,
+                        args.pace,
                     )
                 )
             gc.unfreeze()

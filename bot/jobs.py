@@ -104,9 +104,13 @@ class JobWorker:
         except Exception as exc:  # the job's own failure: try again later, then give up
             await self._failed(job, exc)
             return
+        *first, last = kinds.finishing(job, result, self.settings)
+        for step in first:  # a long result in short transactions: no turn waits long behind it
+            async with self.repository.transaction() as tx:
+                await step(tx)
         async with self.repository.transaction() as tx:
             if await tx.job_done(job.id, self.owner):
-                await kinds.finish(tx, job, result, self.settings)
+                await last(tx)
         self.on_done()
 
     async def _failed(self, job: Job, exc: Exception) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -89,10 +90,28 @@ async def serve(
             if "zalo" in names:
                 adapter = await stack.enter_async_context(_zalo(engine, config, web, links))
                 senders["zalo"] = adapter.channel
+            settle_garbage_collector()
             log.info("assistant running (%s); Ctrl-C stops it", ", ".join(names))
             await _background(repository, engine, senders, config, stop)
     finally:
         await repository.close()
+
+
+GC_YOUNG_OBJECTS = 10_000  # allocations between young collections (Python's default: 700)
+
+
+def settle_garbage_collector() -> None:
+    """Once started: leave what start-up built (modules, rubrics, templates) out of every later
+    full collection, and collect the young generation less often.
+
+    Measured with `python -m bench.stall`: a full collection walks the ~80,000 objects left
+    after start-up and stops the event loop for 70–140 ms on this machine, so every chat
+    waits that long; frozen, the loop's longest stall is about 10 ms. gc.freeze is the
+    standard library's own switch for this; nothing the process frees later is affected.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
 def _links(config: Config, web: WebServer | None) -> ReportLinks | None:

@@ -124,6 +124,43 @@ async def apply_writes(tx: Transaction, writes: list[list[Any]]) -> None:
 # --- back in the service ----------------------------------------------------------------------
 
 
+Step = Callable[[Transaction], Awaitable[None]]
+WRITES_PER_STEP = 100  # writes replayed per transaction: a few milliseconds of the write lock
+
+
+def finishing(job: Job, result: Result, settings: Settings) -> list[Step]:
+    """What `job` produced, as steps each run in its own transaction, the last one together
+    with marking the job done. A reminder pass over thousands of units is many short steps
+    (each unit's writes whole in one), so no turn waits behind one long transaction; were the
+    process to die half-way, the job runs again on a new snapshot, in which the units already
+    reminded are no longer due."""
+    if job.kind == REMINDERS:
+        chunks = _by_unit(result["writes"], WRITES_PER_STEP)
+        return [_replay(chunk) for chunk in chunks] or [_nothing]
+    return [lambda tx: finish(tx, job, result, settings)]
+
+
+async def _nothing(tx: Transaction) -> None:
+    return None
+
+
+def _replay(writes: list[list[Any]]) -> Step:
+    return lambda tx: apply_writes(tx, writes)
+
+
+def _by_unit(writes: list[list[Any]], size: int) -> list[list[list[Any]]]:
+    """`writes` cut into chunks of about `size`, only where a unit's writes begin (its
+    `set_reminded`), so that a unit's reminder is recorded and queued in one transaction."""
+    chunks: list[list[list[Any]]] = []
+    current: list[list[Any]] = []
+    for write in writes:
+        if write[0] == "set_reminded" and len(current) >= size:
+            chunks.append(current)
+            current = []
+        current.append(write)
+    return [*chunks, current] if current else chunks
+
+
 async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) -> None:
     """Record what `job` produced, in the transaction that marks it done."""
     if job.kind == REPORT:

@@ -28,7 +28,7 @@ from conversations.jobs import Recipient, queue_report
 from conversations.settings import Settings
 from storage.base import ChannelHeld
 from storage.sqlite import SqliteRepository
-from tests.chat_driver import ChatUser, register_unit, run_jobs
+from tests.chat_driver import ChatUser, register_unit, run_jobs, settle
 from tests.test_engine import CO_QUAN, SEED_002, answer_all
 from tests.test_leaders import code_in
 
@@ -237,3 +237,36 @@ async def test_the_overview_is_a_job_and_the_turn_only_queues_it(tmp_path: Path)
     ]
     assert await run_jobs(engine) == 1
     await repository.close()
+
+
+async def test_the_reminder_pass_is_a_job_replayed_in_short_transactions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pass reads every unit in the job's process and its writes come back in steps of a
+    few units (one here), each unit whole; a pass the next hour reminds nobody again."""
+    from conversations import background
+    from conversations.jobs import queue_reminders
+
+    monkeypatch.setattr(background, "WRITES_PER_STEP", 1)
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = Engine(repository, Settings(reports_dir=tmp_path / "reports"))
+    for n in range(3):
+        await register_unit(ChatUser(engine, f"u{n}", f"Người {n}"), f"Trường số {n}", CO_QUAN)
+    later = datetime.now(UTC) + timedelta(days=8)  # a week after the units registered
+    async with repository.transaction() as tx:
+        await queue_reminders(tx, later, 60)
+        await queue_reminders(tx, later, 60)  # a second process asking in the same hour
+    assert await run_jobs(engine) == 1
+    async with repository.transaction() as tx:
+        await queue_reminders(tx, later + timedelta(hours=1), 60)
+    assert await run_jobs(engine) == 1
+    delivered = await settle(engine)
+    await repository.close()
+    reminded = {chat: [r.text for r in replies] for chat, replies in delivered.items()}
+    assert sorted(reminded) == ["u0", "u1", "u2"]
+    for chat, texts in reminded.items():
+        assert len(texts) == 1 and "chưa bắt đầu tự đánh giá" in texts[0], (chat, texts)
+    rows = _rows(
+        tmp_path / "db.sqlite3", "SELECT COUNT(*) FROM events WHERE kind = 'reminder.sent'"
+    )
+    assert rows == [(3,)]
