@@ -32,8 +32,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
-from telegram.ext import AIORateLimiter
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
 
 from bench.common import CannedRequest, percentile, repository, seed_units, summary, update
 from bot.telegram_adapter import build_application
@@ -117,9 +123,10 @@ async def open_loop(work: Workload, turns: int, rate: float) -> float:
 
 async def run(
     units: int, turns: int, folder: Path, people: int, rate: float | None, session: int
-) -> tuple[str, float]:
-    """One measurement: its line, and how good it was (turns a second, or minus the p99 of an
-    open loop: the machine's other work only ever makes either worse)."""
+) -> tuple[str, float, float]:
+    """One measurement: its line, how good it was (turns a second, or minus the p99 of an
+    open loop: the machine's other work only ever makes either worse), and the turns a second
+    in process_update alone (closed loop)."""
     if turns > units * MAX_TURNS_PER_CHAT:
         raise SystemExit(f"--turns {turns}: at most {units * MAX_TURNS_PER_CHAT} for {units} units")
     repo = await repository(folder / f"turns-{units}.sqlite3")
@@ -148,13 +155,62 @@ async def run(
     await repo.close()
     line = f"{units:>6} open assessments, {how}: {summary(work.latencies, seconds)}"
     if rate is not None:
-        return line, -percentile(work.latencies, 0.99)
+        return line, -percentile(work.latencies, 0.99), 0.0
     alone = len(work.latencies) / (seconds - work.decoding)  # the loop is busy all along
     decoding = work.decoding / len(work.latencies) * 1e6
     return (
-        f"{line} ({alone:,.0f} turns/s in process_update alone; decoding each update from"
-        f" JSON {decoding:.0f} µs)"
-    ), len(work.latencies) / seconds
+        (
+            f"{line} ({alone:,.0f} turns/s in process_update alone; decoding each update from"
+            f" JSON {decoding:.0f} µs)"
+        ),
+        len(work.latencies) / seconds,
+        alone,
+    )
+
+
+async def stock(turns: int, people: int) -> float:
+    """python-telegram-bot's own stack with no storage and no engine: a MessageHandler that
+    answers every message with a question of the same shape as ours (a text and 14 buttons),
+    through the same Application, request object and rate limiter. Turns a second in
+    `process_update`, closed loop, `people` at once: the ceiling for a bot on this machine."""
+    buttons = [f"{n}" for n in range(11)] + ["◀ Quay lại", "⏭ Bỏ qua", "⏸ Tạm dừng"]
+
+    async def ask(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        assert update.effective_chat is not None
+        rows = [
+            [InlineKeyboardButton(b, callback_data=f"abcdef:{b[:8]}") for b in buttons[i : i + 6]]
+            for i in range(0, len(buttons), 6)
+        ]
+        text = "✅ Đã lưu 1a: 8/10 điểm\n\n1b. Câu hỏi tiếp theo …\nNhập điểm từ 0 đến 10"
+        await update.get_bot().send_message(
+            update.effective_chat.id, text, reply_markup=InlineKeyboardMarkup(rows)
+        )
+
+    app = (
+        ApplicationBuilder()
+        .token("1:bench")
+        .request(CannedRequest())
+        .get_updates_request(CannedRequest())
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, group_max_rate=0))
+        .updater(None)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.TEXT, ask))
+    ids = itertools.count(1)
+    decoded = [Update.de_json(update(next(ids), 1 + n % 500, "8"), app.bot) for n in range(turns)]
+    async with app:
+        for item in decoded[:200]:  # warm up
+            await app.process_update(item)
+        queue = deque(decoded[200:])
+
+        async def person() -> None:
+            while queue:
+                await app.process_update(queue.popleft())
+
+        began = time.perf_counter()
+        await asyncio.gather(*(person() for _ in range(people)))
+        seconds = time.perf_counter() - began
+    return (len(decoded) - 200) / seconds
 
 
 def main() -> None:
@@ -166,6 +222,12 @@ def main() -> None:
     parser.add_argument("--session", type=int, default=4, help="answers per sitting")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best is shown")
     args = parser.parse_args()
+    ceiling = max(asyncio.run(stock(args.turns, 32)) for _ in range(max(1, args.repeat)))
+    print(
+        f"python-telegram-bot alone (no storage, no engine), 32 at once: {ceiling:,.0f} turns/s"
+        " in process_update",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
         for units in args.units:
             runs = [(people, None) for people in args.people] + [(0, r) for r in args.rate]
@@ -174,19 +236,23 @@ def main() -> None:
                     asyncio.run(run(units, args.turns, Path(folder), people, rate, args.session))
                     for _ in range(max(1, args.repeat))
                 ]
-                print(best(results), flush=True)
+                line = best(results)
+                if rate is None:
+                    rate_alone = max(alone for _, _, alone in results)
+                    line += f" [{rate_alone / ceiling:.2f}× python-telegram-bot alone]"
+                print(line, flush=True)
 
 
-def best(results: list[tuple[str, float]]) -> str:
+def best(results: list[tuple[str, float, float]]) -> str:
     """The best of repeated runs, with the spread of the others (a shared virtual machine's
     neighbours slow some runs down; nothing makes one faster than the code allows)."""
-    line, _ = max(results, key=lambda result: result[1])
+    line, _, _ = max(results, key=lambda result: result[1])
     if len(results) == 1:
         return line
     if results[0][1] > 0:
-        spread = ", ".join(f"{value:,.0f}" for _, value in results)
+        spread = ", ".join(f"{value:,.0f}" for _, value, _ in results)
         return f"{line}; runs: {spread} turns/s"
-    spread = ", ".join(f"{-value * 1000:.1f}" for _, value in results)
+    spread = ", ".join(f"{-value * 1000:.1f}" for _, value, _ in results)
     return f"{line}; runs: p99 {spread} ms"
 
 

@@ -79,11 +79,10 @@ class Engine:
 
     async def _turn(self, event: Event) -> list[Reply]:
         async with self.repository.transaction() as tx:
-            if event.update_id is not None and not await tx.mark_update(
-                event.channel, event.update_id
-            ):
+            sender = event.sender
+            person = await tx.start_turn(event.channel, event.update_id, sender.id, sender.name)
+            if person is None:
                 return []  # a redelivered update changes nothing
-            person = await tx.upsert_person(event.channel, event.sender.id, event.sender.name)
             chat = await _chat(tx, event, person)
             ctx = Ctx(tx, event, person, chat, self.today(), self.settings, SCREENS)
             replies = await dispatch(ctx)

@@ -234,6 +234,12 @@ class Transaction(Protocol):
     async def mark_update(self, channel: str, update_id: str) -> bool:
         """Record a channel update id; False when it was already processed (a redelivery)."""
 
+    async def start_turn(
+        self, channel: str, update_id: str | None, channel_user_id: str, display_name: str
+    ) -> Person | None:
+        """What every turn starts with: `mark_update` then `upsert_person` (None when the update
+        was processed already). One call so that a backend may do both in one round trip."""
+
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
         """The person behind a channel account, created on first contact; name kept current."""
 

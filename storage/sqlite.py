@@ -18,7 +18,8 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
+from dataclasses import field as dc_field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,15 @@ _PERSON_AND_SO_ON = (
     " 'mode', c.mode, 'data', c.data, 'nonce', c.nonce, 'unit_id', c.unit_id) FROM chats AS c"
     " WHERE c.channel = people.channel AND c.chat_id = people.channel_user_id) AS chat"
     " FROM people WHERE channel = ? AND channel_user_id = ?"
+)
+# The same with whether the event's update was processed already, as one row even on a person's
+# first contact (then every person column is NULL).
+_TURN_START = (
+    "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?) AS seen,"
+    + _PERSON_AND_SO_ON.removeprefix("SELECT ").replace(
+        " FROM people WHERE channel = ? AND channel_user_id = ?",
+        " FROM (SELECT 1) LEFT JOIN people ON channel = ? AND channel_user_id = ?",
+    )
 )
 # An assessment with its answers, in one query (a turn that reads one reads the other).
 _ASSESSMENT_AND_ANSWERS = (
@@ -191,6 +201,60 @@ def _chat(row: Row | dict[str, Any]) -> ChatState:
     return ChatState(**values)
 
 
+_INSERT_EVENT = (
+    "INSERT INTO events (at, kind, person_id, unit_id, assessment_id, data)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)  # fmt: skip
+_INSERT_UPDATE = "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
+_UPSERT_CHAT = (
+    "INSERT INTO chats (channel, chat_id, person_id, mode, data, nonce, unit_id, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+    " person_id = excluded.person_id, mode = excluded.mode, data = excluded.data,"
+    " nonce = excluded.nonce, unit_id = excluded.unit_id, updated_at = excluded.updated_at"
+)
+
+
+@dataclass
+class _Later:
+    """Writes that no statement of the turn reads back from the database (the event log, the
+    chat's state), kept to be written together just before the batch's COMMIT: two statements
+    a batch instead of two a turn. They are in the same SQLite transaction as the rest of the
+    turn, so they commit with it or are rolled back with it."""
+
+    events: list[Params] = dc_field(default_factory=list)
+    chats: dict[tuple[str, str], Params] = dc_field(default_factory=dict)
+    updates: dict[tuple[str, str], str] = dc_field(default_factory=dict)  # processed, and when
+
+    def take(self, other: _Later) -> None:
+        self.events += other.events
+        self.chats.update(other.chats)
+        self.updates.update(other.updates)
+
+    def clear(self) -> None:
+        self.events.clear()
+        self.chats.clear()
+        self.updates.clear()
+
+    def chat(self, key: tuple[str, str]) -> ChatState | None:
+        """The chat as a transaction of this batch left it (a fresh copy), if one did."""
+        row = self.chats.get(key)
+        if row is None:
+            return None
+        channel, chat_id, person_id, mode, data, nonce, unit_id, _ = row
+        return ChatState(channel, chat_id, person_id, mode, json.loads(data), nonce, unit_id)
+
+    async def write(self, conn: aiosqlite.Connection) -> None:
+        with _translated():
+            if self.updates:  # a plain INSERT: a duplicate would fail the batch, never hide
+                rows = [(*key, at) for key, at in self.updates.items()]
+                await conn.executemany(_INSERT_UPDATE, rows)
+            if self.events:
+                await conn.executemany(_INSERT_EVENT, self.events)
+            if self.chats:
+                await conn.executemany(_UPSERT_CHAT, list(self.chats.values()))
+        self.clear()
+
+
 @contextmanager
 def _translated() -> Iterator[None]:
     """SQLite's errors as the storage's own (the engine knows no driver)."""
@@ -212,8 +276,12 @@ class SqliteTransaction:
     """`storage.base.Transaction` on an aiosqlite connection, inside the repository's savepoint
     (or, read-only, inside a snapshot's read transaction)."""
 
-    def __init__(self, conn: aiosqlite.Connection, *, writable: bool = True) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, *, writable: bool = True, batch: _Later | None = None
+    ) -> None:
         self._connection: aiosqlite.Connection | None = conn
+        self._batch = batch or _Later()  # what earlier transactions of the batch left to write
+        self.later = _Later()  # this transaction's own, handed to the batch when it succeeds
         self._writable = writable
         self._queued = False
         # Rows this transaction has read, until it writes them (a turn reads its unit and
@@ -324,7 +392,33 @@ class SqliteTransaction:
 
     # --- updates and people -----------------------------------------------------------------
 
+    async def start_turn(
+        self, channel: str, update_id: str | None, channel_user_id: str, display_name: str
+    ) -> Person | None:
+        """One query for what a turn starts from: whether its update was processed already
+        (then None), the person, their memberships with each unit, their private chat. The
+        update is recorded with the batch, just before its commit (see `_Later`)."""
+        if update_id is None:
+            return await self.upsert_person(channel, channel_user_id, display_name)
+        key = (channel, update_id)
+        row = await self._one(_TURN_START, (*key, channel, channel_user_id))
+        assert row is not None  # one row, whoever is asking
+        if row["seen"] or key in self._batch.updates or key in self.later.updates:
+            return None  # a redelivered update changes nothing
+        self._write()
+        self.later.updates[key] = now()
+        if row["id"] is not None and row["display_name"] == display_name:
+            person = Person(*tuple(row)[1:5])
+            self._keep_turn_rows(person, row["units"], row["chat"])
+            return person
+        return await self.upsert_person(channel, channel_user_id, display_name)
+
     async def mark_update(self, channel: str, update_id: str) -> bool:
+        if (channel, update_id) in self._batch.updates or (
+            channel,
+            update_id,
+        ) in self.later.updates:
+            return False
         changed = await self._run(
             "INSERT INTO processed_updates (channel, update_id, processed_at) VALUES (?, ?, ?)"
             " ON CONFLICT (channel, update_id) DO NOTHING",
@@ -356,7 +450,11 @@ class SqliteTransaction:
             self._units.setdefault(unit_id, _unit(unit))
         self._memberships.setdefault(person.id, memberships)
         key = (person.channel, person.channel_user_id)
-        self._chats.setdefault(key, None if chat is None else _chat(json.loads(chat)))
+        pending = self._batch.chat(key)  # newer than the database's, if this batch changed it
+        if pending is not None:
+            self._chats.setdefault(key, pending)
+        else:
+            self._chats.setdefault(key, None if chat is None else _chat(json.loads(chat)))
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
@@ -368,6 +466,10 @@ class SqliteTransaction:
         self._open()
         if (channel, chat_id) in self._chats:
             return self._chats[(channel, chat_id)]
+        pending = self._batch.chat((channel, chat_id))
+        if pending is not None:
+            self._chats[(channel, chat_id)] = pending
+            return pending
         row = await self._one(
             "SELECT channel, chat_id, person_id, mode, data, nonce, unit_id FROM chats"
             " WHERE channel = ? AND chat_id = ?",
@@ -376,22 +478,17 @@ class SqliteTransaction:
         return None if row is None else _chat(row)
 
     async def save_chat(self, state: ChatState) -> None:
-        await self._run(
-            "INSERT INTO chats (channel, chat_id, person_id, mode, data, nonce, unit_id,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (channel, chat_id) DO UPDATE SET"
-            " person_id = excluded.person_id, mode = excluded.mode, data = excluded.data,"
-            " nonce = excluded.nonce, unit_id = excluded.unit_id, updated_at = excluded.updated_at",
-            (
-                state.channel,
-                state.chat_id,
-                state.person_id,
-                state.mode,
-                _json(state.data),
-                state.nonce,
-                state.unit_id,
-                now(),
-            ),
+        """Written with the batch, just before its commit (see `_Later`)."""
+        self._write()
+        self.later.chats[(state.channel, state.chat_id)] = (
+            state.channel,
+            state.chat_id,
+            state.person_id,
+            state.mode,
+            _json(state.data),
+            state.nonce,
+            state.unit_id,
+            now(),
         )
         self._chats[(state.channel, state.chat_id)] = state
 
@@ -856,11 +953,9 @@ class SqliteTransaction:
         assessment_id: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        await self._run(
-            "INSERT INTO events (at, kind, person_id, unit_id, assessment_id, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (now(), kind, person_id, unit_id, assessment_id, _json(data)),
-        )
+        """Written with the batch, just before its commit (see `_Later`)."""
+        self._write()
+        self.later.events.append((now(), kind, person_id, unit_id, assessment_id, _json(data)))
 
 
 class SqliteRepository:
@@ -885,6 +980,7 @@ class SqliteRepository:
         self._reader: aiosqlite.Connection | None = None  # snapshots (opened when first asked)
         self._reader_lock = asyncio.Lock()
         self._held: dict[str, int] = {}  # channel -> file descriptor of its lock file
+        self._later = _Later()  # the batch's writes held until its commit
 
     @classmethod
     async def open(
@@ -925,11 +1021,12 @@ class SqliteRepository:
             if self._closed:
                 raise StorageError("the repository is closed")
             await self._begin()
-            tx = SqliteTransaction(self._conn)
+            tx = SqliteTransaction(self._conn, batch=self._later)
             try:
                 yield tx
                 if not self._conn.in_transaction:  # SQLite ended it during the block
                     raise Conflict("the transaction was rolled back by SQLite")
+                self._later.take(tx.later)
             except BaseException:
                 await self._abort()
                 raise
@@ -959,6 +1056,7 @@ class SqliteRepository:
 
     def _lose_batch(self, why: str) -> None:
         """Fail every transaction waiting for the current batch's commit (never confirmed)."""
+        self._later.clear()
         batch, self._waiting = self._waiting, []
         _settle(batch, Conflict(f"not saved: {why}; run it again"))
 
@@ -970,21 +1068,27 @@ class SqliteRepository:
     async def _commit(self) -> None:
         """Commit everything released so far, once the transactions queued before it ran."""
         async with self._lock:
-            if not self._conn.in_transaction:
-                self._lose_batch("the transaction ended before its commit")
-                return
-            batch, self._waiting = self._waiting, []
-            try:
-                await self._conn.execute("COMMIT")
-            except BaseException as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    if self._conn.in_transaction:
-                        await self._conn.execute("ROLLBACK")
-                _settle(batch, Conflict(f"not saved: the commit failed ({exc}); run it again"))
-                if not isinstance(exc, Exception):
-                    raise
-            else:
-                _settle(batch, None)
+            await self._commit_now()
+
+    async def _commit_now(self) -> None:
+        """The batch's held writes, then COMMIT; each waiting transaction told how it went."""
+        if not self._conn.in_transaction:
+            self._lose_batch("the transaction ended before its commit")
+            return
+        batch, self._waiting = self._waiting, []
+        try:
+            await self._later.write(self._conn)
+            await self._conn.execute("COMMIT")
+        except BaseException as exc:
+            self._later.clear()
+            with contextlib.suppress(sqlite3.Error):
+                if self._conn.in_transaction:
+                    await self._conn.execute("ROLLBACK")
+            _settle(batch, Conflict(f"not saved: the commit failed ({exc}); run it again"))
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            _settle(batch, None)
 
     # --- snapshots --------------------------------------------------------------------------
 
@@ -1038,8 +1142,7 @@ class SqliteRepository:
                 return
             self._closed = True
             if self._conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    await self._conn.execute("COMMIT")
+                await self._commit_now()
             self._lose_batch("the repository was closed")
             await self._conn.close()
         async with self._reader_lock:

@@ -162,3 +162,58 @@ async def test_a_full_disk_mid_batch_never_confirms_what_is_not_stored(tmp_path:
         assert False in outcomes, "the disk never filled: make it smaller"
         assert confirmed, "nothing was written before the disk filled"
         assert set(_stored(path)) == confirmed
+
+
+async def test_writes_held_for_the_commit_are_seen_by_the_next_transaction_of_the_batch(
+    tmp_path: Path,
+) -> None:
+    """The update ids, the event log and the chat state are written just before COMMIT; a
+    transaction later in the same batch still sees them, and a redelivery is still a no-op."""
+    from storage.base import ChatState
+
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    _, person = await _assessment(repo)
+    seen: list[object] = []
+
+    async def first() -> None:
+        async with repo.transaction() as tx:
+            assert await tx.start_turn("console", "u-1", "lan", "Lan") is not None
+            await tx.save_chat(ChatState("console", "lan", person, "ask", {"code": "1b"}, "n1"))
+            await tx.log("answer.saved", person_id=person, data={"code": "1a"})
+
+    async def second() -> None:
+        async with repo.transaction() as tx:  # queued behind the first: the same batch
+            seen.append(await tx.start_turn("console", "u-1", "lan", "Lan"))  # redelivered
+            seen.append(await tx.mark_update("console", "u-1"))
+            chat = await tx.get_chat("console", "lan")
+            seen.append(chat.data if chat else None)
+
+    await asyncio.gather(first(), second())
+    await repo.close()
+    assert seen == [None, False, {"code": "1b"}]
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM processed_updates").fetchall() == [(1,)]
+        assert conn.execute("SELECT kind FROM events").fetchall() == [("answer.saved",)]
+        assert conn.execute("SELECT mode, data FROM chats").fetchall() == [("ask", '{"code":"1b"}')]
+
+
+async def test_held_writes_of_a_lost_batch_are_dropped_with_it(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    await _assessment(repo)
+
+    async def doomed() -> None:
+        async with repo.transaction() as tx:
+            await tx.start_turn("console", "u-2", "lan", "Lan")
+            await tx.log("answer.saved")
+            raise RuntimeError("the turn failed")
+
+    with pytest.raises(RuntimeError):
+        await doomed()
+    async with repo.transaction() as tx:  # the update was not recorded: it can be processed
+        assert await tx.start_turn("console", "u-2", "lan", "Lan") is not None
+    await repo.close()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchall() == [(0,)]
+        assert conn.execute("SELECT update_id FROM processed_updates").fetchall() == [("u-2",)]
