@@ -15,6 +15,9 @@ What a backend guarantees (and its tests check):
   what it writes against (get-then-create of an assessment, a single-use code read then
   revoked, a pending decision read then set). A backend that detects a conflict instead of
   preventing it raises `Conflict`: the caller runs the whole turn again on a fresh transaction.
+  `Conflict` also says "not saved, nothing half-done: run it again" when a backend commits
+  many transactions together and the commit, or another transaction of the same batch, failed
+  (SQLite's group commit does).
 - **Re-runnable.** Because a transaction may be re-run, a turn's transaction only reads and
   writes rows: it writes no file, sends no message and renders no document. Messages for other
   people go to the outbox (`enqueue`) and heavy work to a job (`enqueue_job`), both in the same
