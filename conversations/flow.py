@@ -13,7 +13,8 @@ to another screen without importing it, and the modules form a one-way graph:
 
 Main paths (→ reads "moves to"):
 
-    start → reg_name → reg_kind → reg_level → reg_more → details… → menu;  start → join → menu
+    start → reg_name [→ reg_same_name] → reg_kind → reg_level → reg_more → details… → menu
+    start → join → menu
     menu → prefill | resume | ask (open the year) · details · invite_role · approvals | approval
     resume → ask | review | confirm_restart → ask;  prefill → ask
     ask → evidence → ask (next unanswered) … → [level1_decision →] confirm_submit
@@ -41,6 +42,7 @@ from conversations.onboarding import (
     RegisterLevel,
     RegisterMore,
     RegisterName,
+    RegisterSameName,
     Start,
 )
 from conversations.opening import ConfirmRestart, Prefill, Resume
@@ -54,6 +56,7 @@ SCREENS: Mapping[Mode, Screen] = MappingProxyType(
         Mode.START: Start(),
         Mode.JOIN: Join(),
         Mode.REG_NAME: RegisterName(),
+        Mode.REG_SAME_NAME: RegisterSameName(),
         Mode.REG_KIND: RegisterKind(),
         Mode.REG_LEVEL: RegisterLevel(),
         Mode.REG_MORE: RegisterMore(),

@@ -16,6 +16,7 @@ class Mode(StrEnum):
     START = "start"
     JOIN = "join"
     REG_NAME = "reg_name"
+    REG_SAME_NAME = "reg_same_name"
     REG_KIND = "reg_kind"
     REG_LEVEL = "reg_level"
     REG_MORE = "reg_more"
