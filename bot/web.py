@@ -8,8 +8,10 @@ sends the update again, and the engine recognises the redelivery.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -79,8 +81,31 @@ class WebServer:
 
 
 def secret_matches(given: str | None, expected: str) -> bool:
-    """Constant-time comparison of a webhook's secret header (missing: no match)."""
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
+    """Constant-time comparison of a webhook's secret header (missing: no match).
+
+    aiohttp decodes header bytes that are not UTF-8 as lone surrogates; they are compared as
+    the bytes that came (`surrogateescape`), so a stranger's odd byte is a plain mismatch
+    (403), never an exception (a 500 with a traceback in the log, per request)."""
+    if given is None:
+        return False
+    try:
+        raw = given.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # not from a header parser: no secret can match it
+        return False
+    return hmac.compare_digest(raw, expected.encode())
+
+
+async def read_json(request: web.Request) -> Any:
+    """The request's JSON body; anything else is a 400 with one log line.
+
+    Only called once the secret matched, but a platform's body is still outside data: a body
+    that is not UTF-8, not JSON, or nested deeper than the parser recurses (RecursionError,
+    which is no ValueError) is bad input, not a failure of ours."""
+    try:
+        return json.loads(await request.read())
+    except (ValueError, RecursionError) as exc:
+        log.info("%s: body refused (%s)", request.path, type(exc).__name__)
+        raise web.HTTPBadRequest() from None
 
 
 async def _health(_: web.Request) -> web.Response:

@@ -27,7 +27,7 @@ from aiohttp import web
 from bot.chatlocks import ChatLocks
 from bot.report_links import ReportLinks
 from bot.textrender import FileText, render_text, split_text
-from bot.web import Handler, WebServer, secret_matches
+from bot.web import Handler, WebServer, read_json, secret_matches
 from bot.zalo_client import ZaloClient, ZaloError, updates_of
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, IncomingFile, OutgoingFile, Reply, Sender
@@ -252,10 +252,7 @@ def webhook_handler(adapter: ZaloAdapter, secret: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         if not secret_matches(request.headers.get(SECRET_HEADER), secret):
             return web.Response(status=403)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400)
+        body = await read_json(request)
         for update in updates_of(unwrap(body)):
             await adapter.handle(update)
         return web.Response(text="ok")
