@@ -21,6 +21,7 @@ Main paths (→ reads "moves to"):
     confirm_submit → narrative (each missing part III section) → confirm_submit → menu (submitted)
     review → ask (edit a code) | confirm_submit;  status (read-only once submitted) → menu
     approvals → approval → return_comment → menu;  approval → menu (approved)
+    /doiten: rename_pick (a supervising unit's staff) → rename_name → menu
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from conversations.onboarding import (
 )
 from conversations.opening import ConfirmRestart, Prefill, Resume
 from conversations.questions import Ask, Evidence
+from conversations.rename import RenameName, RenamePick
 from conversations.review import Review, Status
 from conversations.screen import Screen
 from conversations.submission import ConfirmSubmit
@@ -61,6 +63,8 @@ SCREENS: Mapping[Mode, Screen] = MappingProxyType(
         Mode.REG_LEVEL: RegisterLevel(),
         Mode.REG_MORE: RegisterMore(),
         Mode.DETAILS: Details(),
+        Mode.RENAME_PICK: RenamePick(),
+        Mode.RENAME_NAME: RenameName(),
         Mode.MENU: Menu(),
         Mode.PREFILL: Prefill(),
         Mode.RESUME: Resume(),

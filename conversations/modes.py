@@ -21,6 +21,8 @@ class Mode(StrEnum):
     REG_LEVEL = "reg_level"
     REG_MORE = "reg_more"
     DETAILS = "details"
+    RENAME_PICK = "rename_pick"  # conversations.rename
+    RENAME_NAME = "rename_name"
     # the unit's home (conversations.menu)
     MENU = "menu"
     # opening a year's assessment (conversations.opening)

@@ -8,6 +8,7 @@ from conversations.context import Ctx, Option
 from conversations.events import Reply
 from conversations.invites import claim_unit_code, create_invite, join_with_code
 from conversations.modes import Mode
+from conversations.rename import unit_name
 from conversations.screen import CANCEL, Screen, action, show
 from rubric.loader import load_kinds
 from storage.base import UNIT_DETAIL_FIELDS, Unit
@@ -42,12 +43,6 @@ _INVITED = ("supervisor_id", "invite")  # a registration started with a 'unit' c
 def _kept(ctx: Ctx, *keys: str) -> dict[str, object]:
     """The registration's answers so far, carried from one step to the next."""
     return {k: v for k, v in ctx.chat.data.items() if k in keys}
-
-
-def unit_name(text: str) -> str | None:
-    """A typed unit name with its spaces tidied; None when it is not 3 to 200 characters."""
-    name = " ".join(text.split())
-    return name if 3 <= len(name) <= 200 else None
 
 
 async def same_name_under(ctx: Ctx, supervisor_id: object, name: str) -> Unit | None:
