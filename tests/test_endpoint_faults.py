@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 
+from bot.logsafe import RepeatFilter
 from bot.report_links import ROUTE, ReportLinks
-from bot.web import WebServer
+from bot.web import Limits, WebServer
 from bot.zalo_adapter import SECRET_HEADER, webhook_handler
 
 SECRET = "s3cret-Zalo"
@@ -131,3 +133,116 @@ async def test_every_other_last_character_of_a_signature_is_refused(tmp_path: Pa
     accepted = [c for c in _neighbours(token[-1]) if links.verify(token[:-1] + c) is not None]
     assert accepted == []
     assert links.verify(token + "=") is None  # padding is another spelling, refused too
+
+
+# --- Item 2: connections and time are bounded --------------------------------------------------
+
+QUICK = Limits(head_seconds=0.5, body_seconds=0.5, keepalive_seconds=0.5, connections=20)
+
+
+@pytest.fixture
+async def quick() -> AsyncIterator[WebServer]:
+    server = WebServer("127.0.0.1", 0, QUICK)
+    release = asyncio.Event()
+
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.wait_for(release.wait(), 5)
+        return web.Response(text="done")
+
+    server.add_get("/slow", slow)
+    server.add_post("/zalo", webhook_handler(_Adapter(), SECRET))  # type: ignore[arg-type]
+    await server.start()
+    yield server
+    release.set()
+    await server.stop()
+
+
+async def closed_within(reader: asyncio.StreamReader, seconds: float) -> bool:
+    """Whether the server closed the connection within `seconds` (it sent nothing first)."""
+    try:
+        return await asyncio.wait_for(reader.read(), seconds) == b""
+    except TimeoutError:
+        return False
+    except ConnectionError:
+        return True
+
+
+async def test_a_request_head_sent_one_byte_at_a_time_is_cut_off(quick: WebServer) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", quick.bound_port)
+    head = b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+
+    async def trickle() -> None:
+        for byte in head:
+            writer.write(bytes([byte]))
+            await asyncio.sleep(0.05)
+
+    dripping = asyncio.create_task(trickle())
+    try:
+        assert await closed_within(reader, 3.0)
+    finally:
+        dripping.cancel()
+        writer.close()
+
+
+async def test_a_body_that_does_not_come_is_408(quick: WebServer) -> None:
+    head = post(b"{}")[: -len(b"{}")].replace(b"Content-Length: 2", b"Content-Length: 100")
+    answer = await raw(quick.bound_port, head + b'{"a":', wait=3.0)
+    assert status_of(answer) == 408
+
+
+async def test_idle_connections_beyond_the_limit_make_room_and_healthz_answers(
+    quick: WebServer,
+) -> None:
+    idle = [await asyncio.open_connection("127.0.0.1", quick.bound_port) for _ in range(60)]
+    try:
+        answer = await raw(quick.bound_port, get("/healthz"), wait=3.0)
+        assert status_of(answer) == 200
+        closed = await asyncio.gather(*(closed_within(r, 3.0) for r, _ in idle))
+        assert all(closed)  # the oldest made room at once, the rest after the head deadline
+    finally:
+        for _, writer in idle:
+            writer.close()
+
+
+async def test_requests_at_once_are_bounded(quick: WebServer) -> None:
+    limited = Limits(requests=1)
+    server = WebServer("127.0.0.1", 0, limited)
+    release = asyncio.Event()
+
+    async def slow(_: web.Request) -> web.Response:
+        await asyncio.wait_for(release.wait(), 5)
+        return web.Response(text="done")
+
+    server.add_get("/slow", slow)
+    await server.start()
+    try:
+        first = asyncio.create_task(raw(server.bound_port, get("/slow")))
+        await asyncio.sleep(0.2)
+        assert status_of(await raw(server.bound_port, get("/healthz"))) == 503
+        release.set()
+        assert status_of(await first) == 200
+    finally:
+        await server.stop()
+
+
+async def test_the_server_header_names_no_software(quick: WebServer) -> None:
+    answer = await raw(quick.bound_port, get("/healthz"))
+    head = answer.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"server: dvht" in head
+    assert b"aiohttp" not in head and b"python" not in head
+
+
+def test_a_line_repeated_in_a_loop_is_written_a_few_times_only() -> None:
+    clock = [0.0]
+    repeats = RepeatFilter(burst=5, window=60.0, clock=lambda: clock[0])
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("asyncio", logging.ERROR, __file__, 1, message, None, None)
+
+    passed = [repeats.filter(record("socket.accept() out of system resource")) for _ in range(1000)]
+    assert passed.count(True) == 5
+    assert repeats.filter(record("another line"))
+    clock[0] = 61.0
+    later = record("socket.accept() out of system resource")
+    assert repeats.filter(later)
+    assert "[995 similar lines left out]" in later.getMessage()
