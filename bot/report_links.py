@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 ROUTE = "/r/{token}"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{1,256}")  # base64url without padding, bounded
 DAY = 86_400
 
 
@@ -66,16 +67,24 @@ class ReportLinks:
         return f"{payload}.{_b64(self._mac(payload))}"
 
     def verify(self, token: str) -> str | None:
-        """The key of a genuine, unexpired token; None for anything else."""
+        """The key of a genuine, unexpired token; None for anything else.
+
+        The signature is checked before anything of the token is decoded, so a stranger's
+        bytes never reach the JSON parser; it is compared as the canonical text we would have
+        written (one spelling per MAC), never as bytes from a lenient base64 decoder, which
+        accepts several spellings of one value (the unused low bits of the last character).
+        """
         payload, _, signature = token.partition(".")
-        try:
-            given = _unb64(signature)
+        if not (_TOKEN_PART.fullmatch(payload) and _TOKEN_PART.fullmatch(signature)):
+            return None
+        expected = _b64(self._mac(payload))
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
+            return None
+        try:  # signed by us: a small flat object, but read defensively all the same
             data = json.loads(_unb64(payload))
-        except (ValueError, binascii.Error):
+        except (ValueError, binascii.Error, RecursionError):
             return None
-        if not hmac.compare_digest(given, self._mac(payload)):
-            return None
-        if not isinstance(data, dict) or not isinstance(data.get("e"), int):
+        if not isinstance(data, dict) or type(data.get("e")) is not int:
             return None
         key = data.get("k")
         if data["e"] < self._now() or not isinstance(key, str) or not _KEY.fullmatch(key):
@@ -86,6 +95,7 @@ class ReportLinks:
         """GET /r/{token}: the report as an attachment; forged or expired: 403."""
         key = self.verify(request.match_info.get("token", ""))
         if key is None:
+            log.info("report link refused (forged, tampered or expired)")
             return web.Response(status=403, text="forbidden")
         target = self._target(key)
         if target is None:

@@ -27,7 +27,7 @@ from aiohttp import web
 from bot.chatlocks import ChatLocks
 from bot.report_links import ReportLinks
 from bot.textrender import FileText, render_text, split_text
-from bot.web import Handler, WebServer, secret_matches
+from bot.web import Handler, WebServer, read_json, secret_matches
 from bot.zalo_client import ZaloClient, ZaloError, updates_of
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, IncomingFile, OutgoingFile, Reply, Sender
@@ -139,7 +139,13 @@ def file_text(links: ReportLinks | None) -> FileText:
         return _saved_text
 
     def link_text(file: OutgoingFile) -> str:
-        url = links.create(file.path, file.name)
+        try:
+            url = links.create(file.path, file.name)
+        except OSError as exc:  # the links folder cannot be written (read-only, full, gone…)
+            # The report exists and the assessment is stored: say so, rather than retry a
+            # message that cannot be built until an administrator fixes the folder.
+            log.warning("report link for %s not made: %s", file.name, exc)
+            return t("zalo.report_link_failed", caption=file.caption or file.name)
         return t("zalo.report_link", caption=file.caption or file.name, url=url, days=links.days)
 
     return link_text
@@ -226,11 +232,13 @@ class ZaloAdapter:
         return IncomingFile("photo", url, None, mime or "image/jpeg", size, incoming.caption)
 
     async def _deliver(self, chat_id: str, replies: Sequence[Reply]) -> None:
-        """Send the replies; if Zalo keeps failing, say so (every answer is already saved)."""
+        """Send the replies; if that fails, say so (the turn is committed: every answer it
+        confirmed is saved). Any failure, not only Zalo's: a reply that cannot be rendered
+        after a commit must not leave the person with no answer at all."""
         try:
             await self.channel.send(chat_id, replies)
-        except ZaloError:
-            log.exception("Zalo reply failed")
+        except Exception as exc:
+            log.warning("Zalo reply failed (the turn is committed): %r", exc)
             with contextlib.suppress(ZaloError):
                 await self.channel.client.send_message(chat_id, t("error.channel"))
 
@@ -252,10 +260,7 @@ def webhook_handler(adapter: ZaloAdapter, secret: str) -> Handler:
     async def handle(request: web.Request) -> web.Response:
         if not secret_matches(request.headers.get(SECRET_HEADER), secret):
             return web.Response(status=403)
-        try:
-            body = await request.json()
-        except ValueError:
-            return web.Response(status=400)
+        body = await read_json(request)
         for update in updates_of(unwrap(body)):
             await adapter.handle(update)
         return web.Response(text="ok")

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from conversations import tokens
 from conversations.approval import approve_command, return_command, review_command
+from conversations.cleaning import clean_event
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
 from conversations.flow import SCREENS, current
@@ -27,6 +28,7 @@ from conversations.modes import Mode
 from conversations.opening import open_assessment
 from conversations.overview import overview_command
 from conversations.reminders import mute_command
+from conversations.rename import rename_command
 from conversations.report_again import report_command
 from conversations.screen import Locked, NoAssessment, show
 from conversations.settings import Settings
@@ -64,6 +66,7 @@ class Engine:
         A turn only reads and writes rows (heavy work is queued as a job), so when the store
         reports a conflict with another transaction the whole turn simply runs again.
         """
+        event = clean_event(event)  # every person's text, cleaned once, before any of it is read
         for attempt in range(1, TURN_ATTEMPTS + 1):
             try:
                 return await self._turn(event)
@@ -182,6 +185,7 @@ COMMANDS = (
     "baocao",
     "thongtin",
     "quyetdinh",
+    "doiten",
     "moi",
     "tatnhac",
     "huy",
@@ -253,6 +257,7 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
     "tatnhac": _mute,
     "baocao": report_command,
     "batnhac": _unmute,
+    "doiten": rename_command,
 }
 
 

@@ -13,13 +13,15 @@ to another screen without importing it, and the modules form a one-way graph:
 
 Main paths (→ reads "moves to"):
 
-    start → reg_name → reg_kind → reg_level → reg_more → details… → menu;  start → join → menu
+    start → reg_name [→ reg_same_name] → reg_kind → reg_level → reg_more → details… → menu
+    start → join → menu
     menu → prefill | resume | ask (open the year) · details · invite_role · approvals | approval
     resume → ask | review | confirm_restart → ask;  prefill → ask
     ask → evidence → ask (next unanswered) … → [level1_decision →] confirm_submit
     confirm_submit → narrative (each missing part III section) → confirm_submit → menu (submitted)
     review → ask (edit a code) | confirm_submit;  status (read-only once submitted) → menu
     approvals → approval → return_comment → menu;  approval → menu (approved)
+    /doiten: rename_pick (a supervising unit's staff) → rename_name → menu
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from conversations.onboarding import (
     RegisterLevel,
     RegisterMore,
     RegisterName,
+    RegisterSameName,
     Start,
 )
 from conversations.opening import ConfirmRestart, Prefill, Resume
 from conversations.questions import Ask, Evidence
+from conversations.rename import RenameName, RenamePick
 from conversations.review import Review, Status
 from conversations.screen import Screen
 from conversations.submission import ConfirmSubmit
@@ -54,10 +58,13 @@ SCREENS: Mapping[Mode, Screen] = MappingProxyType(
         Mode.START: Start(),
         Mode.JOIN: Join(),
         Mode.REG_NAME: RegisterName(),
+        Mode.REG_SAME_NAME: RegisterSameName(),
         Mode.REG_KIND: RegisterKind(),
         Mode.REG_LEVEL: RegisterLevel(),
         Mode.REG_MORE: RegisterMore(),
         Mode.DETAILS: Details(),
+        Mode.RENAME_PICK: RenamePick(),
+        Mode.RENAME_NAME: RenameName(),
         Mode.MENU: Menu(),
         Mode.PREFILL: Prefill(),
         Mode.RESUME: Resume(),

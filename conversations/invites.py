@@ -11,7 +11,7 @@ from conversations.events import Reply
 from conversations.modes import Mode
 from conversations.roles import is_admin, members_with
 from conversations.screen import CANCEL, Screen, again, show
-from storage.base import Unit
+from storage.base import Invite, Unit
 from templates.text import t
 
 INVITE_ROLES = {"canbo": "staff", "lanhdao": "leader", "captren": "supervisor", "donvi": "unit"}
@@ -35,18 +35,28 @@ async def create_invite(ctx: Ctx, unit_id: int, role: str = "staff") -> str:
     return code
 
 
-async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
-    """Join the unit of an invite code; None when `typed` is not a valid code."""
+async def valid_invite(ctx: Ctx, typed: str) -> Invite | None:
+    """The invite `typed` names when it may still be used (not revoked, not expired)."""
     invite = await ctx.tx.get_invite(typed.strip().upper())
     now = datetime.now(UTC)
     if invite is None or invite.revoked or (invite.expires_at and invite.expires_at < now):
+        return None
+    return invite
+
+
+async def join_with_code(ctx: Ctx, typed: str) -> list[Reply] | None:
+    """Join the unit of an invite code; None when `typed` is not a valid code."""
+    invite = await valid_invite(ctx, typed)
+    if invite is None:
         return None
     if invite.role == "unit":  # a supervising unit's invitation to place a unit under it
         placed = await place_under(ctx, invite.unit_id)
         if placed is not None:
             await _used(ctx, invite.code)
             return [*placed, await show(ctx, Mode.MENU)]
-        return [await show(ctx, Mode.REG_NAME, supervisor_id=invite.unit_id)]
+        # The code is used up by the unit it registers (`claim_unit_code`), not here: a person
+        # who gives up half-way leaves it to the unit it was meant for.
+        return [await show(ctx, Mode.REG_NAME, supervisor_id=invite.unit_id, invite=invite.code)]
     held = await ctx.role_in(invite.unit_id)
     if held is not None:  # a code never changes a role already held (up or down)
         return [Reply(t("join.already", role=t(f"role.{held}"))), await show(ctx, Mode.MENU)]
@@ -72,6 +82,18 @@ SINGLE_USE = ("leader", "supervisor", "unit")  # codes that give more than staff
 async def _used(ctx: Ctx, code: str) -> None:
     """A single-use code stops working once used (it may not pass on to a second person)."""
     await ctx.tx.revoke_invite(code)
+
+
+async def claim_unit_code(ctx: Ctx, code: str) -> int | None:
+    """Use up the 'unit' code a registration started with: the supervising unit's id, or None
+    when the code no longer works (another unit registered with it meanwhile, or it expired or
+    was revoked). Read and revoked in the turn's transaction, so two registrations racing for
+    one code cannot both have it."""
+    invite = await valid_invite(ctx, code)
+    if invite is None or invite.role != "unit":
+        return None
+    await _used(ctx, invite.code)
+    return invite.unit_id
 
 
 async def place_under(ctx: Ctx, supervisor_id: int) -> list[Reply] | None:

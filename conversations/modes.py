@@ -16,10 +16,13 @@ class Mode(StrEnum):
     START = "start"
     JOIN = "join"
     REG_NAME = "reg_name"
+    REG_SAME_NAME = "reg_same_name"
     REG_KIND = "reg_kind"
     REG_LEVEL = "reg_level"
     REG_MORE = "reg_more"
     DETAILS = "details"
+    RENAME_PICK = "rename_pick"  # conversations.rename
+    RENAME_NAME = "rename_name"
     # the unit's home (conversations.menu)
     MENU = "menu"
     # opening a year's assessment (conversations.opening)

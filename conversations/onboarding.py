@@ -6,8 +6,9 @@ import re
 
 from conversations.context import Ctx, Option
 from conversations.events import Reply
-from conversations.invites import create_invite, join_with_code
+from conversations.invites import claim_unit_code, create_invite, join_with_code
 from conversations.modes import Mode
+from conversations.rename import unit_name
 from conversations.screen import CANCEL, Screen, action, show
 from rubric.loader import load_kinds
 from storage.base import UNIT_DETAIL_FIELDS, Unit
@@ -36,16 +37,66 @@ class Start(Screen):
         return joined if joined is not None else await super().on_text(ctx, text)
 
 
+_INVITED = ("supervisor_id", "invite")  # a registration started with a 'unit' code
+
+
+def _kept(ctx: Ctx, *keys: str) -> dict[str, object]:
+    """The registration's answers so far, carried from one step to the next."""
+    return {k: v for k, v in ctx.chat.data.items() if k in keys}
+
+
+async def same_name_under(ctx: Ctx, supervisor_id: object, name: str) -> Unit | None:
+    """A unit already under `supervisor_id` with this name (letter case aside), if any."""
+    if not isinstance(supervisor_id, int):
+        return None
+    units = await ctx.tx.supervised_units(supervisor_id)
+    return next((u for u in units if u.name.casefold() == name.casefold()), None)
+
+
 class RegisterName(Screen):
     async def prompt(self, ctx: Ctx) -> Reply:
         return ctx.prompt(t("reg.name"), [CANCEL])
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
-        name = " ".join(text.split())
-        if not 3 <= len(name) <= 200:
+        name = unit_name(text)
+        if name is None:
             return [Reply(t("reg.name_invalid")), await self.prompt(ctx)]
-        keep = {k: v for k, v in ctx.chat.data.items() if k == "supervisor_id"}
+        keep = _kept(ctx, *_INVITED)
+        if await same_name_under(ctx, keep.get("supervisor_id"), name):
+            return [await show(ctx, Mode.REG_SAME_NAME, name=name, **keep)]
         return [await show(ctx, Mode.REG_KIND, name=name, **keep)]
+
+
+class RegisterSameName(Screen):
+    """The supervising unit already has a unit of that name: most likely the person's own unit,
+    which they should join with its staff's code rather than register a second time."""
+
+    async def prompt(self, ctx: Ctx) -> Reply:
+        supervisor_id = ctx.chat.data.get("supervisor_id")
+        supervisor = (
+            await ctx.tx.get_unit(supervisor_id) if isinstance(supervisor_id, int) else None
+        )
+        text = t(
+            "reg.same_name",
+            name=ctx.chat.data.get("name", ""),
+            supervisor=supervisor.name if supervisor else "",
+        )
+        options = [
+            Option(t("reg.same_name_anyway"), "o:anyway"),
+            Option(t("reg.same_name_other"), "o:other"),
+        ]
+        return ctx.prompt(text, [*options, CANCEL])
+
+    async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
+        if value == "o:anyway":
+            return [await show(ctx, Mode.REG_KIND, **_kept(ctx, "name", *_INVITED))]
+        if value == "o:other":
+            return [await show(ctx, Mode.REG_NAME, **_kept(ctx, *_INVITED))]
+        return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        """Another name typed here: taken as the answer to the name question."""
+        return await RegisterName().on_text(ctx, text)
 
 
 class RegisterKind(Screen):
@@ -56,7 +107,7 @@ class RegisterKind(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         kinds = {kind.id for kind in load_kinds()}
         if value.startswith("k:") and value[2:] in kinds:
-            keep = {k: v for k, v in ctx.chat.data.items() if k in ("name", "supervisor_id")}
+            keep = _kept(ctx, "name", *_INVITED)
             return [await show(ctx, Mode.REG_LEVEL, kind=value[2:], **keep)]
         return await super().on_choice(ctx, value)
 
@@ -70,9 +121,14 @@ class RegisterLevel(Screen):
         if not (value.startswith("l:") and value[2:] in LEVELS):
             return await super().on_choice(ctx, value)
         name, kind = str(ctx.chat.data.get("name")), str(ctx.chat.data.get("kind"))
+        supervisor_id = None
+        code = ctx.chat.data.get("invite")
+        if isinstance(code, str):  # started with a supervising unit's code: it is used up now
+            supervisor_id = await claim_unit_code(ctx, code)
+            if supervisor_id is None:
+                return [Reply(t("reg.code_used")), await show(ctx, Mode.START)]
         unit = await ctx.tx.create_unit(name, kind, value[2:])
-        supervisor_id = ctx.chat.data.get("supervisor_id")
-        if isinstance(supervisor_id, int) and await ctx.tx.get_unit(supervisor_id):
+        if supervisor_id is not None:
             await ctx.tx.update_unit(unit.id, {"supervisor_id": supervisor_id})
         await ctx.tx.add_membership(unit.id, ctx.person.id, "staff")
         await ctx.tx.log(

@@ -277,6 +277,11 @@ class Evidence(Screen):
         unit, assessment, _ = loaded
         code = self._code(ctx)
         limit = ctx.settings.max_file_bytes
+        if (file.size is None and file.kind == "document") or (file.size or 0) < 0:
+            # A size we cannot trust cannot be held to the limit: the file is fetched only
+            # when the report is written, too late to refuse it then.
+            mb = limit // (1024 * 1024)
+            return [Reply(t("evidence.file_size_unknown", mb=mb)), await self.prompt(ctx)]
         if file.size is not None and file.size > limit:
             return [
                 Reply(t("evidence.file_too_big", mb=limit // (1024 * 1024))),

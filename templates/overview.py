@@ -20,6 +20,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from templates.formatting import VIETNAM
 from templates.text import t
+from templates.xmlsafe import xml_safe
 
 _BOLD = Font(name="Times New Roman", bold=True)
 _PLAIN = Font(name="Times New Roman")
@@ -63,8 +64,9 @@ def row_date(row: OverviewRow) -> datetime | None:
 def row_values(number: int, row: OverviewRow, figure_columns: Sequence[str]) -> list[object]:
     """The cells of one unit in the order of `headers`, but the date (a formatted cell)."""
     figures = [row.figures.get(column, "") for column in figure_columns]
-    return [number, row.unit, row.kind, row.status, row.progress, *figures, row.total,
-            row.result]  # fmt: skip
+    values = [number, row.unit, row.kind, row.status, row.progress, *figures, row.total,
+              row.result]  # fmt: skip
+    return [xml_safe(value) if isinstance(value, str) else value for value in values]
 
 
 def write_overview(
@@ -94,7 +96,7 @@ def write_overview(
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: str, font: Font, header: bool = False) -> Any:
-    cell = WriteOnlyCell(sheet, value=value)
+    cell = WriteOnlyCell(sheet, value=xml_safe(value))
     cell.font = font
     if header:
         cell.fill = _HEADER_FILL

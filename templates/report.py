@@ -40,6 +40,7 @@ from rubric.scoring import (
 from storage.base import UNIT_DETAIL_FIELDS, Unit
 from templates.formatting import VIETNAM, format_number, format_percent
 from templates.text import render, t
+from templates.xmlsafe import xml_safe_tree
 
 SUMMARY_LIMIT = 2000  # Zalo's limit for one message (Telegram's is 4,096)
 SECTION_KEYS = ("uu_diem", "ton_tai", "kien_nghi", "phuong_huong")
@@ -556,7 +557,8 @@ def render_report(data: ReportData, out_path: Path | str) -> Path:
     out = Path(out_path)
     source = files("templates").joinpath("report", f"{data.framework.method}.docx")
     document = DocxTemplate(BytesIO(source.read_bytes()))
-    document.render(report_context(data), jinja_env=_docx_env(), autoescape=True)
+    context = xml_safe_tree(report_context(data))  # an old row's stray character: dropped
+    document.render(context, jinja_env=_docx_env(), autoescape=True)
     document.save(str(out))
     return out
 

@@ -103,7 +103,7 @@ async def build(folder: Path) -> World:
     await sup.command(f"start {code_in(await admin.command(f'taocaptren {SUPERVISOR}'))}")
     world.codes["s_unit"] = code_in(await sup.command("moi donvi"))
     world.codes["s_staff"] = code_in(await sup.command("moi captren"))
-    await register_under(lan, world.codes["s_unit"], VICTIM)
+    await register_under(lan, code_in(await sup.command("moi donvi")), VICTIM)  # one code each
     await register_under(hoa, world.codes["s_unit"], OTHER)
     world.codes["a_leader"] = code_in(await lan.command("moi lanhdao"))
     world.codes["a_staff"] = code_in(await lan.command("moi canbo"))

@@ -301,6 +301,21 @@ async def test_evidence_file_is_size_checked_and_kept(engine: Engine) -> None:
     assert answers["1a"].evidence == "Ảnh kế hoạch"
 
 
+async def test_a_document_of_unknown_or_negative_size_is_refused_with_the_reason(
+    engine: Engine,
+) -> None:
+    """Issue 17, item 7: no size skipped the 20 MB limit; a negative one was a generic error."""
+    lan = ChatUser(engine, "lan")
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá")
+    await lan.say("10")
+    for size in (None, -5):
+        document = IncomingFile("document", f"f{size}", "a.pdf", "application/pdf", size)
+        assert "Không biết được kích thước của tệp" in await lan.send_file(document)
+    async with engine.repository.transaction() as tx:
+        assert await tx.attachments(1) == []
+
+
 async def test_unit_details_are_validated(engine: Engine) -> None:
     lan = ChatUser(engine, "lan")
     await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)

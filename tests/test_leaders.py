@@ -94,6 +94,7 @@ async def world(engine: Engine) -> World:
     assert f"Bạn đã tham gia đơn vị “{SUPERVISOR}” với vai trò cán bộ cấp trên" in w.sup.text
     w.codes["unit"] = code_in(await w.sup.command("moi donvi"))
     await register_under(w.lan, w.codes["unit"], "Trường Tiểu học Đắk Ruồng")
+    w.codes["unit"] = code_in(await w.sup.command("moi donvi"))  # one code, one unit
     await register_under(w.hoa, w.codes["unit"], "Trường Mầm non Tân Lập")
     w.codes["leader"] = code_in(await w.lan.command("moi lanhdao"))
     await w.minh.command(f"start {w.codes['leader']}")
@@ -287,6 +288,58 @@ async def test_a_code_never_changes_a_role_and_leader_codes_are_single_use(
     async with repo.transaction() as tx:
         roles = {p.display_name: role for p, role in await tx.members(2)}
     assert roles == {"Cô Lan": "staff", "Thầy Minh": "leader", "Phó 1": "leader"}
+
+
+async def test_a_unit_code_registers_one_unit_only(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    """Issue 17, item 1: the code that registered a unit is used up; strangers get nothing."""
+    code = world.codes["unit"]  # the one Cô Hoa registered her unit with
+    async with repo.transaction() as tx:
+        invite = await tx.get_invite(code)
+        before = len(await tx.units())
+    assert invite is not None and invite.revoked
+    for n in range(3):
+        stranger = ChatUser(engine, f"x{n}", f"Người lạ {n}")
+        assert "Mã mời không đúng" in await stranger.command(f"start {code}")
+    async with repo.transaction() as tx:
+        assert len(await tx.units()) == before
+
+
+async def test_two_people_racing_for_one_unit_code_register_one_unit(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    code = code_in(await world.sup.command("moi donvi"))
+    first, second = ChatUser(engine, "r1", "Một"), ChatUser(engine, "r2", "Hai")
+    for user, name in ((first, "Trường THCS Một"), (second, "Trường THCS Hai")):
+        await user.command(f"start {code}")
+        await user.say(name)
+        await user.press(CO_QUAN)
+    assert "Đã đăng ký đơn vị “Trường THCS Một”" in await first.press("Cấp huyện")
+    text = await second.press("Cấp huyện")
+    assert "đã được dùng để đăng ký một đơn vị khác" in text
+    async with repo.transaction() as tx:
+        names = [u.name for u in await tx.supervised_units(1)]
+    assert "Trường THCS Một" in names and "Trường THCS Hai" not in names
+
+
+async def test_a_second_unit_of_the_same_name_is_asked_about(
+    world: World, repo: SqliteRepository, engine: Engine
+) -> None:
+    code = code_in(await world.sup.command("moi donvi"))
+    again = ChatUser(engine, "dup", "Người trùng")
+    await again.command(f"start {code}")
+    text = await again.say("trường tiểu học  ĐẮK RUỒNG")
+    assert "đã có một đơn vị tên “trường tiểu học ĐẮK RUỒNG”" in text
+    assert "Đơn vị “" not in text  # not on to the kind question
+    await again.press("Nhập tên khác")
+    await again.say("Trường Tiểu học Đắk Ruồng")
+    await again.press("Vẫn đăng ký")  # a different school of the same name: asked, then allowed
+    await again.press(CO_QUAN)
+    assert "Đã đăng ký đơn vị" in await again.press("Cấp huyện")
+    async with repo.transaction() as tx:
+        names = [u.name for u in await tx.supervised_units(1)]
+    assert names.count("Trường Tiểu học Đắk Ruồng") == 2
 
 
 async def test_an_old_approve_button_cannot_approve_a_resubmission(

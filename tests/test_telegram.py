@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import io
+import json
 import logging
 import os
 import signal
@@ -400,6 +401,35 @@ async def test_webhook_refuses_a_wrong_secret_and_handles_the_right_one(
             ) as response:
                 assert response.status == 200
         assert "Xin chào Lan" in lan.screen[0]["text"]
+    await repository.close()
+
+
+async def test_webhook_answers_an_update_it_cannot_read_with_400_and_one_line(
+    api: FakeBotApi, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 17, item 4: behind the right secret, a date of 1e300 or JSON nested deeper than
+    the parser goes is bad input (400), not a 500 with a traceback."""
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    application = _application(api, _engine_factory(tmp_path)(repository))
+    web = WebServer("127.0.0.1", 0)
+    lan = PhoneUser(api, 510, "Lan")
+    huge_date = {**lan.text("/start")}
+    huge_date["message"] = {**huge_date["message"], "date": 1e300}
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(
+            running(application, webhook=web, public_url="https://x", secret="s3cret-A")
+        )
+        await web.start()
+        stack.push_async_callback(web.stop)
+        url = f"http://127.0.0.1:{web.bound_port}/telegram"
+        headers = {SECRET_HEADER: "s3cret-A", "Content-Type": "application/json"}
+        with caplog.at_level(logging.INFO):
+            async with aiohttp.ClientSession() as http:
+                for body in (json.dumps(huge_date), "[" * 100_000):
+                    async with http.post(url, data=body, headers=headers) as response:
+                        assert response.status == 400
+        assert [r for r in caplog.records if r.exc_info] == []
+        assert lan.screen == []
     await repository.close()
 
 

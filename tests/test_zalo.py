@@ -20,9 +20,10 @@ import signal
 import socket
 import sys
 import time
+import unittest.mock
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,44 @@ async def test_full_assessment_by_typed_numbers_ends_with_a_report_link(zl: Harn
     assert data[:2] == b"PK"  # a .docx is a zip
     assert "Xếp loại: Tốt" in report_text(data)
     assert "93/100" in report_text(data)
+
+
+async def test_a_links_folder_that_cannot_be_written_is_told_and_loses_nothing(
+    zl: Harness, repository: SqliteRepository
+) -> None:
+    """Issue 17, item 6: the submission is confirmed in the turn, and the report's message says
+    that the report and the submission are kept but the link could not be made, instead of
+    nothing at all (the folder stands in for a read-only one: a file where it should be)."""
+    zl.links.folder.parent.mkdir(parents=True, exist_ok=True)
+    zl.links.folder.write_text("not a folder")
+    lan = ZaloUser(zl.api, "f1", "Lan")
+    await register(zl, lan)
+    await zl.choose(lan, "Bắt đầu đánh giá năm 2023")
+    await answer_by_numbers(zl, lan, list(SEED_002))
+    while "Dùng bản nháp này" in lan.screen[-1]:
+        await zl.choose(lan, "Dùng bản nháp này")
+    await zl.choose(lan, "Nộp kết quả")
+    assert "đã nộp kết quả đánh giá năm 2023" in lan.last_texts(3)  # in the turn
+    await zl.deliver()
+    assert "chưa tạo được đường dẫn tải về" in lan.last_texts(2)
+    assert "bài đánh giá đã nộp vẫn được giữ nguyên" in lan.last_texts(2)
+    async with repository.transaction() as tx:
+        assessment = await tx.latest_assessment(1)
+        pending = await tx.due_messages(datetime.now(UTC) + timedelta(days=1), ["zalo"])
+    assert assessment is not None and assessment.status == "submitted"
+    assert pending == []  # told once, not retried for ever
+
+
+async def test_a_reply_that_fails_after_the_commit_is_still_answered(zl: Harness) -> None:
+    """Whatever fails after a turn was committed, the person hears that it was kept."""
+    lan = ZaloUser(zl.api, "f2", "Lan")
+
+    def broken(reply: Reply) -> list[str]:
+        raise RuntimeError("rendering failed")
+
+    with unittest.mock.patch("bot.zalo_adapter.messages", broken):
+        await zl.send(lan.text("/start"))
+    assert "Mọi câu trả lời đã xác nhận vẫn được lưu" in lan.last_texts(1)
 
 
 async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(zl: Harness) -> None:
