@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.console import run_console
 
     user = args.user if getattr(args, "user", None) else getpass.getuser()
-    run_console(Path(getattr(args, "db", config.db_path)), user, config.data_dir)
-    return 0
+    return run_console(Path(getattr(args, "db", config.db_path)), user, config.data_dir)
 
 
 def _run_channels(config: Config, only: str | None) -> int:

@@ -23,7 +23,7 @@ from conversations.engine import Engine
 from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
 from storage import open_repository
-from storage.base import ChannelHeld
+from storage.base import ChannelHeld, StorageError
 from templates.text import t
 
 CHANNEL = "console"
@@ -57,21 +57,26 @@ def run_console(
     data_dir: Path,
     stdin: TextIO = sys.stdin,
     stdout: TextIO = sys.stdout,
-) -> None:
-    """Chat on `stdin`/`stdout` until end of input or Ctrl-C.
+) -> int:
+    """Chat on `stdin`/`stdout` until end of input or Ctrl-C; the exit status (2: it could not
+    start, said in one line on stderr).
 
     Lines are read on the main thread (not in an executor) so Ctrl-C interrupts a waiting read at
     once; each line is handled to completion, committed, then printed, then its jobs run (in a
     thread: this terminal has one person, whom nobody else waits behind).
     """
     with asyncio.Runner() as runner, ThreadPoolExecutor(max_workers=1) as executor:
-        repository = runner.run(open_repository(db_path))
+        try:
+            repository = runner.run(open_repository(db_path))
+        except StorageError:
+            print(t("service.data_unwritable", detail=str(db_path)), file=sys.stderr)
+            return 2
         try:
             runner.run(repository.hold_channels([CHANNEL]))
-        except ChannelHeld:
+        except (ChannelHeld, StorageError):
             runner.run(repository.close())
-            stdout.write(t("console.held") + "\n")
-            return
+            print(t("console.held"), file=sys.stderr)
+            return 2
         settings = Settings(reports_dir=data_dir / "reports")
         engine = Engine(repository, settings)
         jobs = JobWorker(repository, settings, [CHANNEL], executor)
@@ -94,6 +99,7 @@ def run_console(
             runner.run(repository.close())
             stdout.write(t("console.bye") + "\n")
             stdout.flush()
+    return 0
 
 
 def _read(stdin: TextIO, stdout: TextIO) -> str:

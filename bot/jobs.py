@@ -17,13 +17,14 @@ import multiprocessing
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bot.outbox import pause
 from conversations import background as kinds
 from conversations.settings import Settings
-from storage.base import Job, Repository
+from storage.base import Job, Repository, Transaction, retrying
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class JobWorker:
         interval: float = 0.5,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_done: Callable[[], None] = lambda: None,
+        new_executor: Callable[[], Executor] | None = None,
     ) -> None:
         self.repository = repository
         self.settings = settings
@@ -66,6 +68,7 @@ class JobWorker:
         self.interval = interval
         self.clock = clock
         self.on_done = on_done  # e.g. wake the outbox: the job's messages are due now
+        self.new_executor = new_executor  # a fresh executor when the old one broke
         self.owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         self._wake = asyncio.Event()
 
@@ -75,14 +78,14 @@ class JobWorker:
 
     async def start(self) -> int:
         """Take back the jobs this process's channels left running when their process died."""
-        async with self.repository.transaction() as tx:
-            return await tx.release_jobs(self.channels)
+        return await retrying(self.repository, lambda tx: tx.release_jobs(self.channels))
 
     async def run_once(self) -> bool:
         """Run one due job, if any; False when there was none."""
         now = self.clock()
-        async with self.repository.transaction() as tx:
-            job = await tx.claim_job(self.channels, self.owner, now, now + LEASE)
+        job = await retrying(
+            self.repository, lambda tx: tx.claim_job(self.channels, self.owner, now, now + LEASE)
+        )
         if job is None:
             return False
         await self._run(job)
@@ -101,26 +104,52 @@ class JobWorker:
             result = await loop.run_in_executor(
                 self.executor, kinds.run, job.kind, self.repository.url, job.payload, self.settings
             )
+        except BrokenExecutor as exc:  # the job's process died (a crash, the OOM killer)
+            self._renew_executor()
+            await self._failed(job, exc)
+            return
         except Exception as exc:  # the job's own failure: try again later, then give up
             await self._failed(job, exc)
             return
         *first, last = kinds.finishing(job, result, self.settings)
         for step in first:  # a long result in short transactions: no turn waits long behind it
-            async with self.repository.transaction() as tx:
-                await step(tx)
-        async with self.repository.transaction() as tx:
+            if not await retrying(self.repository, partial(self._step, job=job, step=step)):
+                return  # the lease ran out and another worker has the job now
+
+        async def done(tx: Transaction) -> None:
             if await tx.job_done(job.id, self.owner):
                 await last(tx)
+
+        await retrying(self.repository, done)
         self.on_done()
+
+    async def _step(self, tx: Transaction, job: Job, step: kinds.Step) -> bool:
+        """One step of a long result, while the job is still ours (its lease renewed)."""
+        now = self.clock()
+        if not await tx.renew_job(job.id, self.owner, now + LEASE):
+            return False
+        await step(tx)
+        return True
+
+    def _renew_executor(self) -> None:
+        """A process pool whose process died refuses every later job: start a new one."""
+        if self.new_executor is None:
+            return
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor = self.new_executor()
+        log.warning("the job process died; a new one is started")
 
     async def _failed(self, job: Job, exc: Exception) -> None:
         attempts = job.attempts + 1
         again = retry_at(attempts, self.clock())
         log.warning("job %d (%s) failed on run %d: %r", job.id, job.kind, attempts, exc)
-        async with self.repository.transaction() as tx:
+
+        async def record(tx: Transaction) -> None:
             await tx.job_failed(job.id, self.owner, type(exc).__name__, again)
             if again is None:
                 await kinds.give_up(tx, job, self.settings)
+
+        await retrying(self.repository, record)
         self.on_done()
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.channels import Channel
 from conversations.events import replies_from_json
-from storage.base import OutboxMessage, Repository
+from conversations.outbox import undeliverable
+from storage.base import OutboxMessage, Repository, Transaction, retrying
 
 log = logging.getLogger(__name__)
 
@@ -55,8 +56,8 @@ class OutboxWorker:
 
     async def run_once(self) -> int:
         """Try every due row once; the number sent."""
-        async with self.repository.transaction() as tx:
-            due = await tx.due_messages(self.clock(), list(self.channels))
+        now, channels = self.clock(), list(self.channels)
+        due = await retrying(self.repository, lambda tx: tx.due_messages(now, channels))
         sent = 0
         for message in due:
             sent += await self._deliver(message)
@@ -75,13 +76,22 @@ class OutboxWorker:
                 message, type(exc).__name__, self.clock() + retry_delay(message.attempts)
             )
             return 0
-        async with self.repository.transaction() as tx:
-            await tx.message_sent(message.id)
+        # Sent: record it even through a conflict, or the next pass would send it again.
+        await retrying(self.repository, lambda tx: tx.message_sent(message.id), attempts=10)
         return 1
 
     async def _failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
-        async with self.repository.transaction() as tx:
-            await tx.message_failed(message.id, error, retry_at)
+        """Try again at `retry_at`; after MAX_ATTEMPTS runs, give up (the row is kept) and tell
+        the person's colleagues whom the message did not reach."""
+        gave_up = message.attempts + 1 >= MAX_ATTEMPTS
+        later = self.clock() + GAVE_UP if gave_up else retry_at
+
+        async def record(tx: Transaction) -> None:
+            await tx.message_failed(message.id, error, later)
+            if gave_up:
+                await undeliverable(tx, message)
+
+        await retrying(self.repository, record)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set, checking every `interval` seconds."""

@@ -21,6 +21,7 @@ from collections.abc import Callable, Collection
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from bot.channels import Channel
@@ -34,7 +35,7 @@ from conversations import jobs
 from conversations.engine import Engine
 from conversations.settings import Settings
 from storage import open_repository
-from storage.base import ChannelHeld, Repository
+from storage.base import ChannelHeld, Repository, StorageError, retrying
 
 log = logging.getLogger(__name__)
 
@@ -68,13 +69,18 @@ async def serve(
     if not names:
         raise ConfigError("no_token")
     stop = stop or _stop_on_signals()
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    repository = await open_repository(config.db_path)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        repository = await open_repository(config.db_path)
+    except (OSError, StorageError) as exc:  # a read-only or missing disk: say so in one line
+        raise ConfigError("data_unwritable", str(config.db_path)) from exc
     try:
         try:  # before any channel starts: a second process on these channels would steal rows
             await repository.hold_channels(names)
         except ChannelHeld as held:
             raise ConfigError("channel_held", str(held)) from None
+        except StorageError as exc:
+            raise ConfigError("data_unwritable", str(config.db_path)) from exc
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
@@ -186,10 +192,15 @@ async def _background(
 ) -> None:
     """The job worker, the outbox worker and the hourly reminder pass, until `stop`."""
     outbox = OutboxWorker(repository, channels)
-    with process_executor() as executor:
-        worker = JobWorker(
-            repository, engine.settings, list(channels), executor, on_done=outbox.wake
-        )
+    worker = JobWorker(
+        repository,
+        engine.settings,
+        list(channels),
+        process_executor(),
+        on_done=outbox.wake,
+        new_executor=process_executor,
+    )
+    try:
         await worker.start()
         engine.on_queued = _waking(worker, outbox)
         tasks: list[asyncio.Task[Any]] = [
@@ -199,6 +210,8 @@ async def _background(
         ]
         await stop.wait()
         await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        worker.executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _waking(worker: JobWorker, outbox: OutboxWorker) -> Callable[[], None]:
@@ -216,8 +229,14 @@ async def remind_periodically(
     `reminder_check_minutes`; one pass per period whichever process queues it first."""
     while not stop.is_set():
         try:
-            async with repository.transaction() as tx:
-                await jobs.queue_reminders(tx, datetime.now(UTC), config.reminder_check_minutes)
+            await retrying(
+                repository,
+                partial(
+                    jobs.queue_reminders,
+                    now=datetime.now(UTC),
+                    every_minutes=config.reminder_check_minutes,
+                ),
+            )
             worker.wake()
         except Exception:
             log.exception("queueing the reminder pass failed; trying again later")

@@ -24,8 +24,8 @@ What a backend guarantees (and its tests check):
   transaction, and are acted on after the commit.
 - **Ordered per chat.** Two events of one chat are never applied at once: the channel adapters
   hand a chat's events to the engine one after the other, and the engine's de-duplication
-  (`mark_update`) makes a redelivered update a no-op. Events of different chats may run
-  concurrently; their transactions are serializable with each other.
+  (`start_turn`, or `mark_update`) makes a redelivered update a no-op. Events of different
+  chats may run concurrently; their transactions are serializable with each other.
 - **Owned channels.** Outbox rows and jobs name a channel; only a process holding that channel
   (`Repository.hold_channels`) takes them. A second process asking for a channel already held
   is refused, so two processes never deliver the same rows.
@@ -36,11 +36,11 @@ What a backend guarantees (and its tests check):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 ROLES = ("staff", "leader", "supervisor")
 STATUSES = ("draft", "submitted", "approved", "returned")
@@ -371,6 +371,9 @@ class Transaction(Protocol):
     ) -> None:
         """Record a failed run: tried again at `retry_at`, or given up when it is None."""
 
+    async def renew_job(self, job_id: int, owner: str, lease_until: datetime) -> bool:
+        """Extend `owner`'s lease on a running job; False when the job is no longer theirs."""
+
     async def release_jobs(self, channels: Sequence[str]) -> int:
         """Set back to pending the running jobs of `channels`: called by the process that has just
         taken the channels, so those jobs' process is gone. The number set back."""
@@ -450,3 +453,22 @@ class Repository(Protocol):
         """How another process (a job worker) opens the same store: a path or a URL."""
 
     async def close(self) -> None: ...
+
+
+T = TypeVar("T")
+ATTEMPTS = 3  # runs of one transaction when the store reports conflicts
+
+
+async def retrying(
+    repository: Repository, block: Callable[[Transaction], Awaitable[T]], attempts: int = ATTEMPTS
+) -> T:
+    """`block` in a transaction, run again on `Conflict` (which promises nothing was saved);
+    every caller but the engine, which re-runs whole turns itself, writes through this."""
+    for attempt in range(1, attempts + 1):
+        try:
+            async with repository.transaction() as tx:
+                return await block(tx)
+        except Conflict:
+            if attempt == attempts:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -18,6 +18,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from templates.files import write_whole
 from templates.formatting import VIETNAM
 from templates.text import t
 from templates.xmlsafe import xml_safe
@@ -90,9 +91,7 @@ def write_overview(
         date_cell = WriteOnlyCell(sheet, value=row_date(row))
         date_cell.number_format = DATE_FORMAT
         sheet.append([*row_values(number, row, figure_columns), date_cell])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(str(path))
-    return path
+    return write_whole(path, workbook.save)
 
 
 def _cell(sheet: WriteOnlyWorksheet, value: str, font: Font, header: bool = False) -> Any:

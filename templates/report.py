@@ -38,6 +38,7 @@ from rubric.scoring import (
     evaluate,
 )
 from storage.base import UNIT_DETAIL_FIELDS, Unit
+from templates.files import write_whole
 from templates.formatting import VIETNAM, format_number, format_percent
 from templates.text import render, t
 from templates.xmlsafe import xml_safe_tree
@@ -559,8 +560,7 @@ def render_report(data: ReportData, out_path: Path | str) -> Path:
     document = DocxTemplate(BytesIO(source.read_bytes()))
     context = xml_safe_tree(report_context(data))  # an old row's stray character: dropped
     document.render(context, jinja_env=_docx_env(), autoescape=True)
-    document.save(str(out))
-    return out
+    return write_whole(out, document.save)
 
 
 # --- The chat summary ------------------------------------------------------------------------

@@ -270,3 +270,112 @@ async def test_the_reminder_pass_is_a_job_replayed_in_short_transactions(
         tmp_path / "db.sqlite3", "SELECT COUNT(*) FROM events WHERE kind = 'reminder.sent'"
     )
     assert rows == [(3,)]
+
+
+def test_a_read_only_data_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)],
+        capture_output=True,
+        check=False,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        env = {**os.environ, "DVHT_DATA_DIR": str(folder), "TELEGRAM_BOT_TOKEN": "1:never-shown"}
+        env["TELEGRAM_API_BASE_URL"] = "http://127.0.0.1:9"
+        for command in (["telegram"], ["console"]):
+            run = subprocess.run(
+                [sys.executable, "-m", "bot", *command],
+                cwd=ROOT,
+                env=env,
+                input="",
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert run.returncode == 2, (command, run.stderr)
+            [line] = run.stderr.strip().splitlines()
+            assert line.startswith("Không mở hoặc không ghi được cơ sở dữ liệu"), line
+            assert "never-shown" not in run.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+async def test_a_failed_turn_in_the_batch_of_a_sent_mark_does_not_send_it_twice(
+    tmp_path: Path,
+) -> None:
+    """The outbox marks a row sent in a transaction that may share its commit with a turn that
+    fails: the mark is then run again, never lost (a lost mark would send the message twice)."""
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    async with repository.transaction() as tx:
+        person = await tx.upsert_person("telegram", "lan", "Lan")
+        await tx.enqueue(person.id, "telegram", "lan", replies_to_json([Reply("xin chào")]))
+    sent: list[str] = []
+    background: list[asyncio.Task[None]] = []
+
+    async def slow_turn() -> None:
+        async with repository.transaction() as tx:
+            await tx.upsert_person("telegram", "x", "X")
+            await asyncio.sleep(0.05)  # holds the connection while the mark queues behind
+
+    async def failing_turn() -> None:
+        await asyncio.sleep(0.01)
+        async with repository.transaction() as tx:
+            await tx.upsert_person("telegram", "y", "Y")
+            raise RuntimeError("a bug in a handler")
+
+    class Channel:
+        name = "telegram"
+
+        async def send(self, chat_id: str, replies: list[Reply]) -> None:
+            sent.append(chat_id)
+            if len(sent) == 1:
+                background.append(asyncio.create_task(slow_turn()))
+                await asyncio.sleep(0)
+                background.append(asyncio.create_task(failing_turn()))
+
+    worker = OutboxWorker(repository, {"telegram": Channel()})
+    assert await worker.run_once() == 1
+    await asyncio.gather(*background, return_exceptions=True)
+    assert await worker.run_once() == 0
+    await repository.close()
+    assert sent == ["lan"]
+
+
+async def test_a_job_process_that_dies_is_replaced_and_later_jobs_run(tmp_path: Path) -> None:
+    """kill -9 of the job process itself: that run fails (and is tried again), a new process
+    is started, and the next jobs are done; nobody is told the jobs failed."""
+    import multiprocessing
+    import signal
+
+    from bot.jobs import process_executor
+
+    path = tmp_path / "db.sqlite3"
+    await _submitted(path, tmp_path / "reports")
+    repository = await SqliteRepository.open(path)
+    settings = Settings(reports_dir=tmp_path / "reports")
+    clock = [datetime.now(UTC)]
+    worker = JobWorker(
+        repository,
+        settings,
+        ["test"],
+        process_executor(),
+        clock=lambda: clock[0],
+        new_executor=process_executor,
+    )
+    try:
+        worker.executor.submit(int).result(timeout=60)  # the process is up
+        for child in multiprocessing.active_children():
+            os.kill(child.pid or 0, signal.SIGKILL)
+        assert await worker.drain() == 1  # the report job: its run fails on the dead process
+        clock[0] += timedelta(minutes=5)  # its retry is due
+        assert await worker.drain() == 1
+    finally:
+        worker.executor.shutdown(wait=True)
+    await repository.close()
+    assert _rows(path, "SELECT state, attempts FROM jobs") == [("done", 2)]
+    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'") == [(1,)]
+    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%Rất tiếc%'") == [(0,)]

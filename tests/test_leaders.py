@@ -8,7 +8,9 @@ overview and its workbook, an outsider is refused everywhere, reminders and the 
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -487,3 +489,38 @@ async def test_reminders_recall_unfinished_work_and_can_be_muted(
     latest = (await outbox(repo, world.lan))[-1].text
     assert "chưa bắt đầu tự đánh giá “Đơn vị học tập” năm 2024" in latest
     assert "Hạn nộp hồ sơ: 14/01/2025" in latest
+
+
+async def test_a_leader_who_cannot_be_reached_is_given_up_and_staff_are_told(
+    world: World, repo: SqliteRepository
+) -> None:
+    """A recipient who blocked the bot: tried MAX_ATTEMPTS times over about two days, then no
+    more, and the unit's staff hear whom the message did not reach (once)."""
+    from bot.outbox import MAX_ATTEMPTS
+
+    await submit_all(world.lan, SEED_002)
+    await run_jobs(world.lan.engine)
+    clock = [datetime.now(UTC)]
+
+    class Blocked:
+        name = "test"
+        tries = 0
+
+        async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
+            if chat_id == "minh":
+                Blocked.tries += 1
+                raise ConnectionError("Forbidden: bot was blocked by the user")
+
+    worker = OutboxWorker(repo, {"test": Blocked()}, clock=lambda: clock[0])
+    for _ in range(200):  # 400 simulated hours
+        await worker.run_once()
+        clock[0] += timedelta(hours=2)
+    minh_rows = 2  # the summary with its buttons, and the report
+    assert Blocked.tries == MAX_ATTEMPTS * minh_rows  # then never again
+    with closing(sqlite3.connect(repo.url)) as conn:
+        notices = conn.execute(
+            "SELECT chat_id, payload FROM outbox WHERE payload LIKE '%undeliverable_notice%'"
+            " AND sent_at IS NOT NULL"
+        ).fetchall()
+    assert [chat for chat, _ in notices] == ["lan"] * minh_rows  # none about a notice
+    assert all("Thầy Minh" in payload and "Đắk Ruồng" in payload for _, payload in notices)
