@@ -166,9 +166,11 @@ class Driver:
                       f"u{next(self.ids)}")  # fmt: skip
         return await self.engine.handle(event)
 
-    async def answer(self, who: Answerer, until: float, phase: Phase | None) -> None:
+    async def answer(self, who: Answerer, until: Callable[[], bool], phase: Phase | None) -> None:
         """`who` answers until `until` (perf_counter); each turn's latency into `phase`."""
-        while time.perf_counter() < until:
+        if self.pace:  # people do not all start typing in the same millisecond
+            await asyncio.sleep(random.uniform(0, self.pace))
+        while until():
             for text in (random.choice("0123"), "xong" if who.answered < ANSWERED else "quay lại"):
                 began = time.perf_counter()
                 replies = await self.turn(who, text)
@@ -183,9 +185,22 @@ class Driver:
                 if self.pace:  # people read the question before answering
                     await asyncio.sleep(self.pace * random.uniform(0.5, 1.5))
 
-    async def run(self, seconds: float, phase: Phase | None) -> float:
+    async def run(
+        self,
+        seconds: float,
+        phase: Phase | None,
+        jobs_done: asyncio.Event | None = None,
+        limit: float = 0.0,
+    ) -> float:
+        """Answer for `seconds`, and on until `jobs_done` is set (at most `limit` seconds)."""
         began = time.perf_counter()
-        until = began + seconds
+
+        def until() -> bool:
+            now = time.perf_counter()
+            if now < began + seconds:
+                return True
+            return jobs_done is not None and not jobs_done.is_set() and now < began + limit
+
         await asyncio.gather(*(self.answer(who, until, phase) for who in self.people))
         return time.perf_counter() - began
 
@@ -269,12 +284,17 @@ async def watch(phase: Phase, stop: asyncio.Event, origin: float) -> None:
 
 
 async def measured(
-    driver: Driver, phase: Phase, seconds: float, origin: float | None = None
+    driver: Driver,
+    phase: Phase,
+    seconds: float,
+    origin: float | None = None,
+    jobs_done: asyncio.Event | None = None,
+    limit: float = 0.0,
 ) -> Phase:
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch(phase, stop, origin or time.perf_counter()))
     try:
-        phase.seconds = await driver.run(seconds, phase)
+        phase.seconds = await driver.run(seconds, phase, jobs_done, limit)
     finally:
         stop.set()
         await watcher
@@ -410,7 +430,14 @@ async def run(
                 worker.expected = await queue_all(repo, seeded)
                 queued_at = time.perf_counter()
                 worker.wake()
-                b = await measured(driver, Phase("B: with the jobs"), seconds, queued_at)
+                b = await measured(  # answering on until every job is done
+                    driver,
+                    Phase("B: with the jobs"),
+                    seconds,
+                    queued_at,
+                    worker.all_done,
+                    job_timeout,
+                )
                 after = Phase("after B's answers")
                 if not worker.all_done.is_set():
                     halt = asyncio.Event()

@@ -28,7 +28,7 @@ from storage.base import Job, Repository, Transaction, retrying
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=10)  # a claimed job not finished by then is taken again
+LEASE = kinds.LEASE  # a claimed job not finished by then is taken again (renewed by long jobs)
 BACKOFF = (5, 30, 120, 600)  # seconds before runs 2, 3, …
 MAX_ATTEMPTS = 5  # then the job is given up and the person told
 
@@ -101,8 +101,10 @@ class JobWorker:
     async def _run(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
         try:
+            work = partial(kinds.run, claim=(job.id, self.owner))
+            url = self.repository.url
             result = await loop.run_in_executor(
-                self.executor, kinds.run, job.kind, self.repository.url, job.payload, self.settings
+                self.executor, work, job.kind, url, job.payload, self.settings
             )
         except BrokenExecutor as exc:  # the job's process died (a crash, the OOM killer)
             self._renew_executor()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from conversations.reporting import report_data, write_report
 from conversations.settings import Settings
 from conversations.working import Working
 from storage import open_repository
-from storage.base import Job, StorageError, Transaction
+from storage.base import Job, Repository, StorageError, Transaction, retrying
 from templates.formatting import VIETNAM
 from templates.text import t
 
@@ -31,19 +31,53 @@ Result = dict[str, Any]
 Runner = Callable[[Transaction, dict[str, Any], Settings], Awaitable[Result]]
 
 
-def run(kind: str, url: str, payload: dict[str, Any], settings: Settings) -> Result:
+def run(
+    kind: str, url: str, payload: dict[str, Any], settings: Settings, claim: Claim = (0, "")
+) -> Result:
     """Do the job `kind` on a snapshot of the store at `url` (it opens its own connection and
-    event loop: this runs in the worker's process or thread, never on the service's loop)."""
-    return asyncio.run(_run(RUNNERS[kind], url, payload, settings))
+    event loop: this runs in the worker's process or thread, never on the service's loop).
+    `claim` (the job's id and its worker) lets the job write its own result when that is large,
+    in short transactions, for as long as the job is still the worker's."""
+    return asyncio.run(_run(kind, url, payload, settings, claim))
 
 
-async def _run(runner: Runner, url: str, payload: dict[str, Any], settings: Settings) -> Result:
+Claim = tuple[int, str]
+
+
+async def _run(
+    kind: str, url: str, payload: dict[str, Any], settings: Settings, claim: Claim
+) -> Result:
     repository = await open_repository(url, migrate=False)
     try:
         async with repository.snapshot() as tx:
-            return await runner(tx, payload, settings)
+            result = await RUNNERS[kind](tx, payload, settings)
+        if kind == REMINDERS:  # thousands of writes: made here, not shipped to the service
+            result = {"reminded": await _write_in_steps(repository, result["writes"], claim)}
+        return result
     finally:
         await repository.close()
+
+
+async def _write_in_steps(repository: Repository, writes: list[list[Any]], claim: Claim) -> int:
+    """Replay the recorded writes a few units per transaction, each only while the job is still
+    this worker's (its lease renewed); the number of steps written. Were the process to die
+    half-way, the job runs again on a new snapshot, where the units done are no longer due."""
+    job_id, owner = claim
+    steps = 0
+    for chunk in _by_unit(writes, WRITES_PER_STEP):
+
+        async def step(tx: Transaction, chunk: list[list[Any]] = chunk) -> bool:
+            lease = datetime.now(UTC) + LEASE
+            if job_id and not await tx.renew_job(job_id, owner, lease):
+                return False
+            await apply_writes(tx, chunk)
+            return True
+
+        if not await retrying(repository, step):
+            break  # the lease ran out: another worker has the job now
+        steps += 1
+        await asyncio.sleep(STEP_PAUSE)  # SQLite has no fair lock: leave room for the turns
+    return steps
 
 
 async def _report(tx: Transaction, payload: dict[str, Any], settings: Settings) -> Result:
@@ -125,7 +159,9 @@ async def apply_writes(tx: Transaction, writes: list[list[Any]]) -> None:
 
 
 Step = Callable[[Transaction], Awaitable[None]]
-WRITES_PER_STEP = 100  # writes replayed per transaction: a few milliseconds of the write lock
+WRITES_PER_STEP = 30  # writes replayed per transaction: about a millisecond of the write lock
+STEP_PAUSE = 0.02  # seconds between steps: the service's turns take the write lock meanwhile
+LEASE = timedelta(minutes=10)  # as bot.jobs claims: renewed at each step of a long job
 
 
 def finishing(job: Job, result: Result, settings: Settings) -> list[Step]:
@@ -134,18 +170,13 @@ def finishing(job: Job, result: Result, settings: Settings) -> list[Step]:
     (each unit's writes whole in one), so no turn waits behind one long transaction; were the
     process to die half-way, the job runs again on a new snapshot, in which the units already
     reminded are no longer due."""
-    if job.kind == REMINDERS:
-        chunks = _by_unit(result["writes"], WRITES_PER_STEP)
-        return [_replay(chunk) for chunk in chunks] or [_nothing]
+    if job.kind == REMINDERS:  # written by the job itself (`_write_in_steps`)
+        return [_nothing]
     return [lambda tx: finish(tx, job, result, settings)]
 
 
 async def _nothing(tx: Transaction) -> None:
     return None
-
-
-def _replay(writes: list[list[Any]]) -> Step:
-    return lambda tx: apply_writes(tx, writes)
 
 
 def _by_unit(writes: list[list[Any]], size: int) -> list[list[list[Any]]]:
@@ -172,7 +203,7 @@ async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) 
         for to in _recipients(job):
             await send(tx, to, replies_from_json(result))
     elif job.kind == REMINDERS:
-        await apply_writes(tx, result["writes"])
+        pass  # its writes were made by the job, a few units per transaction
 
 
 async def give_up(tx: Transaction, job: Job, settings: Settings) -> None:

@@ -217,3 +217,24 @@ async def test_held_writes_of_a_lost_batch_are_dropped_with_it(tmp_path: Path) -
     with contextlib.closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT COUNT(*) FROM events").fetchall() == [(0,)]
         assert conn.execute("SELECT update_id FROM processed_updates").fetchall() == [("u-2",)]
+
+
+async def test_the_wal_is_checkpointed_beside_the_commits_not_inside_them(
+    tmp_path: Path,
+) -> None:
+    """SQLite's own checkpoint would run inside the COMMIT that crosses its threshold, and the
+    next batch would wait for it: here the WAL is copied into the database file on a connection
+    of its own, every second, while transactions go on."""
+    from storage import sqlite as backend
+
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    assessment, person = await _assessment(repo)
+    before = path.stat().st_size
+    for n in range(200):
+        assert await _write(repo, assessment, person, f"c{n}", "đ" * 2000)
+    assert path.stat().st_size == before  # all of it still in the WAL: no checkpoint in COMMIT
+    await asyncio.sleep(backend.CHECKPOINT_SECONDS * 2.5)
+    grown = path.stat().st_size
+    await repo.close()
+    assert grown > before + 200 * 2000  # copied back by the checkpointer
