@@ -113,25 +113,13 @@ class JobWorker:
         except Exception as exc:  # the job's own failure: try again later, then give up
             await self._failed(job, exc)
             return
-        *first, last = kinds.finishing(job, result, self.settings)
-        for step in first:  # a long result in short transactions: no turn waits long behind it
-            if not await retrying(self.repository, partial(self._step, job=job, step=step)):
-                return  # the lease ran out and another worker has the job now
 
-        async def done(tx: Transaction) -> None:
+        async def done(tx: Transaction) -> None:  # what it produced, with the job marked done
             if await tx.job_done(job.id, self.owner):
-                await last(tx)
+                await kinds.finish(tx, job, result, self.settings)
 
         await retrying(self.repository, done)
         self.on_done()
-
-    async def _step(self, tx: Transaction, job: Job, step: kinds.Step) -> bool:
-        """One step of a long result, while the job is still ours (its lease renewed)."""
-        now = self.clock()
-        if not await tx.renew_job(job.id, self.owner, now + LEASE):
-            return False
-        await step(tx)
-        return True
 
     def _renew_executor(self) -> None:
         """A process pool whose process died refuses every later job: start a new one."""

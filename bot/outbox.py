@@ -24,7 +24,6 @@ log = logging.getLogger(__name__)
 BACKOFF = (5, 30, 120, 600, 1800, 3600)  # seconds before attempt 2, 3, …; then hourly
 MAX_ATTEMPTS = 48  # about two days: a person who blocked the bot is not retried for ever
 GAVE_UP = timedelta(days=3650)
-NO_CHANNEL_DELAY = timedelta(hours=1)  # a console user, or a channel not running now
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -64,10 +63,7 @@ class OutboxWorker:
         return sent
 
     async def _deliver(self, message: OutboxMessage) -> int:
-        channel = self.channels.get(message.channel)
-        if channel is None:
-            await self._failed(message, "no running channel", self.clock() + NO_CHANNEL_DELAY)
-            return 0
+        channel = self.channels[message.channel]  # due_messages gives only these channels
         try:
             await channel.send(message.chat_id, replies_from_json(message.payload))
         except Exception as exc:  # any failure: keep the row, try later

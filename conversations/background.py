@@ -158,25 +158,9 @@ async def apply_writes(tx: Transaction, writes: list[list[Any]]) -> None:
 # --- back in the service ----------------------------------------------------------------------
 
 
-Step = Callable[[Transaction], Awaitable[None]]
 WRITES_PER_STEP = 30  # writes replayed per transaction: about a millisecond of the write lock
 STEP_PAUSE = 0.02  # seconds between steps: the service's turns take the write lock meanwhile
 LEASE = timedelta(minutes=10)  # as bot.jobs claims: renewed at each step of a long job
-
-
-def finishing(job: Job, result: Result, settings: Settings) -> list[Step]:
-    """What `job` produced, as steps each run in its own transaction, the last one together
-    with marking the job done. A reminder pass over thousands of units is many short steps
-    (each unit's writes whole in one), so no turn waits behind one long transaction; were the
-    process to die half-way, the job runs again on a new snapshot, in which the units already
-    reminded are no longer due."""
-    if job.kind == REMINDERS:  # written by the job itself (`_write_in_steps`)
-        return [_nothing]
-    return [lambda tx: finish(tx, job, result, settings)]
-
-
-async def _nothing(tx: Transaction) -> None:
-    return None
 
 
 def _by_unit(writes: list[list[Any]], size: int) -> list[list[list[Any]]]:
@@ -202,8 +186,7 @@ async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) 
     elif job.kind == OVERVIEW:
         for to in _recipients(job):
             await send(tx, to, replies_from_json(result))
-    elif job.kind == REMINDERS:
-        pass  # its writes were made by the job, a few units per transaction
+    # REMINDERS: nothing left to record, the job wrote its own result (`_write_in_steps`)
 
 
 async def give_up(tx: Transaction, job: Job, settings: Settings) -> None:

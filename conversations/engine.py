@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
+from functools import partial
 
 from conversations import tokens
 from conversations.approval import approve_command, return_command, review_command
@@ -34,13 +35,11 @@ from conversations.screen import Locked, NoAssessment, show
 from conversations.settings import Settings
 from conversations.working import default_year, in_progress, working_year
 from rubric.answers import fold
-from storage.base import ChatState, Conflict, Person, Repository, Transaction
+from storage.base import ATTEMPTS, ChatState, Conflict, Person, Repository, Transaction, retrying
 from templates.formatting import VIETNAM
 from templates.text import t
 
 log = logging.getLogger(__name__)
-
-TURN_ATTEMPTS = 3  # runs of one turn when the store reports conflicts
 
 
 def vietnam_today() -> date:
@@ -67,33 +66,29 @@ class Engine:
         reports a conflict with another transaction the whole turn simply runs again.
         """
         event = clean_event(event)  # every person's text, cleaned once, before any of it is read
-        for attempt in range(1, TURN_ATTEMPTS + 1):
-            try:
-                return await self._turn(event)
-            except Conflict:
-                if attempt == TURN_ATTEMPTS:
-                    log.warning(
-                        "turn of a %s event gave up after %d conflicts", event.kind, attempt
-                    )
-            except Exception:
-                log.exception("engine failed on a %s event of %s", event.kind, event.channel)
-                break
-        return [Reply(t("error.internal"))]
-
-    async def _turn(self, event: Event) -> list[Reply]:
-        async with self.repository.transaction() as tx:
-            sender = event.sender
-            person = await tx.start_turn(event.channel, event.update_id, sender.id, sender.name)
-            if person is None:
-                return []  # a redelivered update changes nothing
-            chat = await _chat(tx, event, person)
-            ctx = Ctx(tx, event, person, chat, self.today(), self.settings, SCREENS)
-            replies = await dispatch(ctx)
-            await tx.save_chat(ctx.chat)
-            queued = tx.queued
+        try:
+            replies, queued = await retrying(self.repository, partial(self._turn, event))
+        except Conflict:
+            log.warning("a %s turn gave up after %d conflicts", event.kind, ATTEMPTS)
+            return [Reply(t("error.internal"))]
+        except Exception:
+            log.exception("engine failed on a %s event of %s", event.kind, event.channel)
+            return [Reply(t("error.internal"))]
         if queued:
             self.on_queued()  # committed: the outbox and job workers may start on it now
         return replies
+
+    async def _turn(self, event: Event, tx: Transaction) -> tuple[list[Reply], bool]:
+        """One run of the turn in `tx`: its replies, and whether it queued work for others."""
+        sender = event.sender
+        person = await tx.start_turn(event.channel, event.update_id, sender.id, sender.name)
+        if person is None:
+            return [], False  # a redelivered update changes nothing
+        chat = await _chat(tx, event, person)
+        ctx = Ctx(tx, event, person, chat, self.today(), self.settings, SCREENS)
+        replies = await dispatch(ctx)
+        await tx.save_chat(ctx.chat)
+        return replies, tx.queued
 
 
 async def _chat(tx: Transaction, event: Event, person: Person) -> ChatState:
