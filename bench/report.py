@@ -4,7 +4,7 @@
 
 The report is rendered from a full TT 22 assessment (every indicator with evidence, the four
 parts of section III); the workbook is the whole `/tonghop` path for 10,000 units: rows read
-and judged from the database by the rubric engine, then written by openpyxl.
+and judged from the database by the rubric engine, then written by XlsxWriter.
 """
 
 from __future__ import annotations

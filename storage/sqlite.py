@@ -80,8 +80,9 @@ def _json_row(record: type[Any], table: str) -> str:
     return "json_object(" + ", ".join(f"'{f.name}', {table}.{f.name}" for f in fields(record)) + ")"
 
 
-# What every turn starts from, in one query: the person, their memberships with each unit, and
-# their private chat (the chat most turns come from).
+# What every turn starts from, in one query: the person, their memberships with each unit, their
+# private chat (the chat most turns come from) and the assessment with answers that chat works on
+# (what a turn reads next: each query saved is a hop to aiosqlite's thread and back).
 _PERSON_AND_SO_ON = (
     f"SELECT {_PERSON_COLS},"
     " (SELECT json_group_array(json_array(unit_id, role, json(unit))) FROM"
@@ -90,7 +91,12 @@ _PERSON_AND_SO_ON = (
     " ORDER BY m.created_at, m.unit_id)) AS units,"
     " (SELECT json_object('channel', c.channel, 'chat_id', c.chat_id, 'person_id', c.person_id,"
     " 'mode', c.mode, 'data', c.data, 'nonce', c.nonce, 'unit_id', c.unit_id) FROM chats AS c"
-    " WHERE c.channel = people.channel AND c.chat_id = people.channel_user_id) AS chat"
+    " WHERE c.channel = people.channel AND c.chat_id = people.channel_user_id) AS chat,"
+    f" (SELECT {_json_row(Assessment, 'w').removesuffix(')')}, 'answers',"
+    f" (SELECT json_group_array({_json_row(AnswerRecord, 'a')}) FROM"
+    " (SELECT * FROM answers WHERE assessment_id = w.id ORDER BY code) AS a))"
+    " FROM chats AS c JOIN assessments AS w ON w.id = json_extract(c.data, '$.assessment_id')"
+    " WHERE c.channel = people.channel AND c.chat_id = people.channel_user_id) AS work"
     " FROM people WHERE channel = ? AND channel_user_id = ?"
 )
 # The same with whether the event's update was processed already, as one row even on a person's
@@ -411,7 +417,7 @@ class SqliteTransaction:
         self.later.updates[key] = now()
         if row["id"] is not None and row["display_name"] == display_name:
             person = Person(*tuple(row)[1:5])
-            self._keep_turn_rows(person, row["units"], row["chat"])
+            self._keep_turn_rows(person, row["units"], row["chat"], row["work"])
             return person
         return await self.upsert_person(channel, channel_user_id, display_name)
 
@@ -433,7 +439,7 @@ class SqliteTransaction:
         row = await self._one(_PERSON_AND_SO_ON, key)  # what the turn reads next, kept
         if row is not None and row["display_name"] == display_name:
             person = Person(*tuple(row)[:4])
-            self._keep_turn_rows(person, row["units"], row["chat"])
+            self._keep_turn_rows(person, row["units"], row["chat"], row["work"])
             return person  # a read, not a write
         row = await self._returning(
             "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
@@ -443,9 +449,11 @@ class SqliteTransaction:
         )
         return _person(row)
 
-    def _keep_turn_rows(self, person: Person, units: str, chat: str | None) -> None:
-        """Keep, for this transaction, the memberships, units and private chat read with the
-        person."""
+    def _keep_turn_rows(
+        self, person: Person, units: str, chat: str | None, work: str | None
+    ) -> None:
+        """Keep, for this transaction, the memberships, units, private chat and its assessment
+        read with the person."""
         memberships = []
         for unit_id, role, unit in json.loads(units):
             memberships.append(Membership(unit_id, person.id, role))
@@ -457,6 +465,8 @@ class SqliteTransaction:
             self._chats.setdefault(key, pending)
         else:
             self._chats.setdefault(key, None if chat is None else _chat(json.loads(chat)))
+            if work is not None:  # read with the chat it belongs to, so only beside that chat
+                self._keep_assessment(json.loads(work))
 
     async def get_person(self, person_id: int) -> Person | None:
         row = await self._one(f"SELECT {_PERSON_COLS} FROM people WHERE id = ?", (person_id,))
@@ -607,10 +617,17 @@ class SqliteTransaction:
                 self._assessments[assessment_id] = None
             else:
                 values = dict(row)
-                answers = json.loads(values.pop("answers"))
-                self._assessments[assessment_id] = _assessment(values)
-                self._answers[assessment_id] = {a["code"]: _answer(a) for a in answers}
+                self._keep_assessment({**values, "answers": json.loads(values["answers"])})
         return self._assessments[assessment_id]
+
+    def _keep_assessment(self, values: dict[str, Any]) -> None:
+        """Keep an assessment read with its answers (a list of answer objects), unless this
+        transaction holds it already (its own view may be newer)."""
+        answers = values.pop("answers")
+        assessment = _assessment(values)
+        if assessment.id not in self._assessments:
+            self._assessments[assessment.id] = assessment
+            self._answers[assessment.id] = {a["code"]: _answer(a) for a in answers}
 
     async def latest_assessment(self, unit_id: int) -> Assessment | None:
         row = await self._one(

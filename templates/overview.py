@@ -1,8 +1,9 @@
-"""The supervising level's consolidated workbook (.xlsx): one row per unit, built with openpyxl.
+"""The supervising level's consolidated workbook (.xlsx): one row per unit, built with XlsxWriter.
 
 Figures arrive already computed (by the rubric engine, in `conversations.overview`); this module
-only lays them out, with the column titles from the message catalogue. The workbook is written in
-openpyxl's write-only mode so that ten thousand units take a second, not a minute.
+only lays them out, with the column titles from the message catalogue. XlsxWriter streams the rows
+to disk (its `constant_memory` mode): ten thousand units take about half a second, a third less
+than openpyxl's write-only mode took for the same rows (bench.report).
 """
 
 from __future__ import annotations
@@ -11,22 +12,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter import Workbook
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from templates.files import write_whole
 from templates.formatting import VIETNAM
 from templates.text import t
 from templates.xmlsafe import xml_safe
 
-_BOLD = Font(name="Times New Roman", bold=True)
-_PLAIN = Font(name="Times New Roman")
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_WRAP = Alignment(wrap_text=True, vertical="top")
+_FONT = {"font_name": "Times New Roman"}
+_HEADER = {**_FONT, "bold": True, "bg_color": "#DDEBF7", "text_wrap": True, "valign": "top"}
 _FIXED_COLUMNS = ("no", "unit", "kind", "status", "progress")
 _END_COLUMNS = ("total", "result", "submitted_at")
 _WIDTHS = {"no": 6, "unit": 42, "kind": 30, "status": 14, "progress": 11, "total": 14,
@@ -78,37 +75,48 @@ def write_overview(
     rows: Sequence[OverviewRow],
 ) -> Path:
     """Write the workbook to `path`: title, subtitle, header, then one row per unit."""
-    workbook = Workbook(write_only=True)
-    sheet: WriteOnlyWorksheet = workbook.create_sheet(t("overview.sheet"))
-    columns = headers(figure_columns)
+    return write_whole(path, lambda target: _write(target, title, subtitle, figure_columns, rows))
+
+
+def _write(
+    target: str,
+    title: str,
+    subtitle: str,
+    figure_columns: Sequence[str],
+    rows: Sequence[OverviewRow],
+) -> None:
+    # Rows go to disk as they are written: each row is written once, top to bottom, and the
+    # strings are kept inline (no shared-string table held in memory).
+    workbook = Workbook(target, {"constant_memory": True, "in_memory": False})
+    plain = workbook.add_format(_FONT)
+    dated = workbook.add_format({**_FONT, "num_format": DATE_FORMAT})
+    sheet = workbook.add_worksheet(t("overview.sheet"))
     _widths(sheet, figure_columns)
-    sheet.freeze_panes = "C5"
-    sheet.append([_cell(sheet, title, _BOLD)])
-    sheet.append([_cell(sheet, subtitle, _PLAIN)])
-    sheet.append([])
-    sheet.append([_cell(sheet, text, _BOLD, header=True) for text in columns])
+    sheet.freeze_panes(4, 2)  # below the header, right of the unit's name ("C5")
+    sheet.write_string(0, 0, xml_safe(title), workbook.add_format({**_FONT, "bold": True}))
+    sheet.write_string(1, 0, xml_safe(subtitle), plain)
+    header = workbook.add_format(_HEADER)
+    for column, text in enumerate(headers(figure_columns)):
+        sheet.write_string(3, column, xml_safe(text), header)
     for number, row in enumerate(rows, 1):
-        date_cell = WriteOnlyCell(sheet, value=row_date(row))
-        date_cell.number_format = DATE_FORMAT
-        sheet.append([*row_values(number, row, figure_columns), date_cell])
-    return write_whole(path, workbook.save)
+        values = row_values(number, row, figure_columns)
+        _write_row(sheet, 3 + number, values, plain)
+        when = row_date(row)
+        if when is not None:  # the last column, after those of `row_values`
+            sheet.write_datetime(3 + number, len(values), when, dated)
+    workbook.close()
 
 
-def _cell(sheet: WriteOnlyWorksheet, value: str, font: Font, header: bool = False) -> Any:
-    cell = WriteOnlyCell(sheet, value=xml_safe(value))
-    cell.font = font
-    if header:
-        cell.fill = _HEADER_FILL
-        cell.alignment = _WRAP
-    return cell
+def _write_row(sheet: Worksheet, index: int, values: Sequence[object], plain: Format) -> None:
+    for column, value in enumerate(values):
+        if isinstance(value, str):
+            if value:
+                sheet.write_string(index, column, value, plain)
+        else:
+            sheet.write_number(index, column, value, plain)
 
 
-def _widths(sheet: WriteOnlyWorksheet, figure_columns: Sequence[str]) -> None:
-    from openpyxl.utils import get_column_letter
-
+def _widths(sheet: Worksheet, figure_columns: Sequence[str]) -> None:
     keys = [*_FIXED_COLUMNS, *(None for _ in figure_columns), *_END_COLUMNS]
-    for index, key in enumerate(keys, 1):
-        width = _WIDTHS[key] if key else 11
-        # Write-only sheets do take column widths (openpyxl's stubs do not say so).
-        dimensions: Any = sheet.column_dimensions  # type: ignore[attr-defined]
-        dimensions[get_column_letter(index)].width = width
+    for index, key in enumerate(keys):
+        sheet.set_column(index, index, _WIDTHS[key] if key else 11)
