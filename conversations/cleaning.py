@@ -65,3 +65,17 @@ def clean_event(event: Event) -> Event:
 
 def _optional(text: str | None, *, multiline: bool) -> str | None:
     return None if text is None else clean_text(text, multiline=multiline)
+
+
+_EDGE_PUNCTUATION = " .,;:!?…\"'“”‘’()[]"
+
+
+def word_form(text: str) -> str:
+    """Short typed text as a word to match against choices and commands.
+
+    Phones add what a person did not mean as part of the word: a full stop ("Xong."), a
+    full-width form from an East Asian keyboard ("ｘｏｎｇ", "１０"). NFKC makes the full-width
+    forms plain; punctuation at either end is dropped. Used only to *recognise* a word: what
+    is stored (evidence, narratives) is the text as cleaned by `clean_text`.
+    """
+    return unicodedata.normalize("NFKC", text).strip(_EDGE_PUNCTUATION + "\n\t")

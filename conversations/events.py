@@ -77,6 +77,13 @@ class Reply:
     files: tuple[OutgoingFile, ...] = ()
     replace_previous: bool = False  # edit the previous question message where the channel can
     notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
+    # Whether a text channel lists the command words under the reply ("Lệnh: “quay lại” …"):
+    # shown where it helps (the first questions, after a wrong input, on request), not on every
+    # message of a phone's screen. The words are accepted whether listed or not.
+    show_commands: bool = True
+    # The reply asks for a text that may have several lines: the console then reads lines up to
+    # an empty line (one Enter does not end it).
+    multiline: bool = False
 
     @property
     def options(self) -> tuple[Choice, ...]:
