@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -264,10 +265,13 @@ async def deliver(
     edited = False
     for reply in coalesce(replies):
         parts = messages(reply)
-        if pressed is not None and reply.replace_previous and not edited and len(parts) == 1:
-            edited = await _edit(bot, pressed, parts[0])
+        if pressed is not None and reply.replace_previous and not edited:
+            kept = parts
+            if reply.amend and pressed.text:  # the question keeps its text, the answer under it
+                kept = messages(replace(reply, text=f"{pressed.text}\n\n{reply.text}"))
+            edited = len(kept) == 1 and await _edit(bot, pressed, kept[0])
             if edited:
-                _remember_keyboard(chat_data, pressed.message_id, parts[0])
+                _remember_keyboard(chat_data, pressed.message_id, kept[0])
                 continue
         for part in parts:
             if part.keyboard is not None:

@@ -76,6 +76,9 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     files: tuple[OutgoingFile, ...] = ()
     replace_previous: bool = False  # edit the previous question message where the channel can
+    # With replace_previous: the text is added under the pressed message's own text (the
+    # question keeps its words with the answer chosen), rather than replacing it.
+    amend: bool = False
     notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
     # Whether a text channel lists the command words under the reply ("Lệnh: “quay lại” …"):
     # shown where it helps (the first questions, after a wrong input, on request), not on every

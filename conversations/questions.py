@@ -226,11 +226,10 @@ class Ask(Screen):
             following = await go_next(ctx, code)
         if typed:  # a text channel: the confirmation heads the next question, one message
             return [prefixed(t(key, code=code, answer=said), following[0]), *following[1:]]
-        # A pressed button: the pressed question keeps its text, with the answer chosen.
-        pressed = f"{q.texts.get(code) or _question_text(q, code)}\n\n" + t(
-            key, code=code, answer=said
-        )
-        return [Reply(pressed, replace_previous=True), *following]
+        # A pressed button: the pressed question keeps its text, with the answer chosen under
+        # it, so scrolling back reads like the form.
+        chosen = Reply(t(key, code=code, answer=said), replace_previous=True, amend=True)
+        return [chosen, *following]
 
 
 def evidence_target(ctx: Ctx) -> str:

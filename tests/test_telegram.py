@@ -124,15 +124,17 @@ async def test_full_assessment_by_buttons_ends_with_the_report_document(tg: Harn
         code = question_code(question["text"], SEED_002)
         assert code is not None, question["text"]
         assert len(lan.keyboards()) == 1  # only the live question has buttons
+        asked = question["text"]
         await tg.send(lan.press(str(SEED_002[code]), question))
-        # The pressed question became its confirmation, edited in place, buttons gone.
-        assert question["text"].startswith(f"✅ Đã lưu {code}: ")
+        # The pressed question keeps its text, with the answer chosen; its buttons are gone,
+        # and the next question comes at once (no evidence step to finish).
+        assert question["text"].startswith(asked)
+        assert question["text"].endswith(f"✅ Đã lưu {code}: {SEED_002[code]}/10 điểm.") or (
+            f"✅ Đã lưu {code}: " in question["text"]
+        )
         assert "reply_markup" not in question
-        assert "Minh chứng cho" in lan.keyboard_message()["text"]
-        await tg.send(lan.press("✔ Xong"))
-    assert "Tổng điểm: 93/100" in lan.last_texts(6)
-    while "Dùng bản nháp này" in lan.buttons():  # the drafted parts of section III
-        await tg.send(lan.press("Dùng bản nháp này"))
+        assert "Minh chứng cho" not in lan.keyboard_message()["text"]
+    assert "Tổng điểm: 93/100" in lan.last_texts(2)
     await tg.send(lan.press("Nộp kết quả"))
     assert "đang được soạn" in lan.last_texts(3)
     await run_jobs(tg.engine)  # the .docx is rendered after the turn, then sent
@@ -155,7 +157,7 @@ async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(
     assert "1.1" in first
     await tg.send(lan.press("Có"))
     await tg.send(lan.photo(size=350_000, caption="Kế hoạch số 12/KH-PGDĐT"))
-    assert "Đã lưu tệp “photo”" in lan.last_texts(2)
+    assert "Đã lưu “ảnh” làm minh chứng cho 1.1 (câu vừa trả lời)" in lan.last_texts(1)
     await tg.send(lan.photo(size=25 * 1024 * 1024))
     assert "Tệp quá lớn (tối đa 20 MB)" in lan.last_texts(2)
     async with tg.engine.repository.transaction() as tx:
@@ -171,10 +173,8 @@ async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(
     tg.api.files["photo350000"] = b"\xff\xd8jpeg bytes"
     saved = await download_attachment(tg.app, "photo350000", tmp_path / "annex.jpg")
     assert saved.read_bytes() == b"\xff\xd8jpeg bytes"
-    await tg.send(lan.text("xong"))
     while "Đơn vị đạt chỉ tiêu này không?" in lan.keyboard_message()["text"]:
         await tg.send(lan.press("Có"))
-        await tg.send(lan.press("✔ Xong"))
     assert "Nhập số thành viên đạt trên tổng số" in lan.keyboard_message()["text"]
     await tg.send(lan.text("31/32"))
     assert "31/32" in lan.last_texts(2) and "96,9%" in lan.last_texts(2)
@@ -299,6 +299,7 @@ async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path:
                     lambda: lan.press("Để sau"),
                     lambda: lan.press("Bắt đầu đánh giá năm 2023"),
                     lambda: lan.press("9"),
+                    lambda: lan.press("📎 Thêm minh chứng"),
                     lambda: lan.text("Nghị quyết số 05/NQ-ĐU"),
                 ):
                     seen = len(api.calls)
@@ -479,7 +480,8 @@ async def test_a_server_that_cannot_edit_still_gets_every_reply(tg: Harness) -> 
     tg.api.fail("editMessageReplyMarkup", 404, times=5)
     await tg.send(lan.press("8"))
     assert "✅ Đã lưu 1a: 8" in lan.last_texts(2)  # sent anew instead of edited
-    assert "Minh chứng cho 1a" in lan.last_texts(1)
+    assert "2/17" in lan.last_texts(1)
+    assert lan.last_texts(3).count("1/17 ·") == 1  # the question is not sent again
 
 
 async def test_a_button_without_its_message_is_still_answered(tg: Harness) -> None:
@@ -553,9 +555,6 @@ async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> N
         code_asked = question_code(lan.keyboard_message()["text"], SEED_002)
         assert code_asked is not None
         await tg.send(lan.press(str(SEED_002[code_asked])))
-        await tg.send(lan.press("✔ Xong"))
-    while "Dùng bản nháp này" in lan.buttons():
-        await tg.send(lan.press("Dùng bản nháp này"))
     await tg.send(lan.press("Nộp kết quả"))
     assert "Đã gửi lãnh đạo đơn vị để duyệt: Minh" in lan.last_texts(3)
     await run_jobs(tg.engine)
