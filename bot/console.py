@@ -98,7 +98,7 @@ def run_console(
             runner.run(jobs.start())
             multiline = runner.run(turn(EventKind.COMMAND, "start"))
             while line := _read(stdin, stdout):
-                text = line.rstrip("\r\n")
+                text = line.rstrip("\r\n") or " "  # an empty line is a message: it gets a hint
                 if multiline:
                     text = _rest_of_text(text, stdin, stdout)
                 multiline = runner.run(turn(EventKind.TEXT, text))

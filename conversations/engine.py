@@ -27,6 +27,7 @@ from conversations.invites import (
 )
 from conversations.modes import Mode
 from conversations.opening import open_assessment
+from conversations.questions import prefixed
 from conversations.overview import overview_command
 from conversations.reminders import mute_command
 from conversations.rename import rename_command
@@ -154,9 +155,11 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
             Reply(t("error.too_long", max=ctx.settings.max_text_chars)),
             await current(ctx).prompt(ctx),
         ]
+    if not typed:  # the adapters' way to show the current question (after a sticker…)
+        return [await current(ctx).prompt(ctx)]
     typed = typed.strip()
     if not word_form(typed):  # an empty line, or only a full stop: say what is expected
-        return [Reply(t("error.empty")), await current(ctx).prompt(ctx)]
+        return [prefixed(t("error.empty"), await current(ctx).prompt(ctx))]
     if typed.startswith("/"):
         return await command(ctx, typed[1:])
     if len(typed) <= WORD_CHARS:  # "Xong.", "ｘｏｎｇ", "1 " are the choice they name
