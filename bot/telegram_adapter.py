@@ -51,6 +51,7 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
+_LAST = "last_message_id"  # chat_data key: the bot's last message in the chat
 WEBHOOK_PATH = "/telegram"
 DEFAULT_API = "https://api.telegram.org/bot"
 DEFAULT_FILES = "https://api.telegram.org/file/bot"
@@ -165,6 +166,11 @@ class TelegramAdapter:
         replies = await self.engine.handle(event)
         notice = next((r.notice for r in replies if r.notice), None)
         await _quietly(query.answer(notice))
+        if replies and replies[0].stale and _current_is_last(context, pressed):
+            # The question asked now is the last message on screen: the toast says enough.
+            if pressed is not None:
+                await _quietly(_remove_keyboard(context.bot, pressed.chat_id, pressed.message_id))
+            return
         await deliver(context, int(event.chat_id), replies, pressed=pressed)
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -278,9 +284,24 @@ async def deliver(
                 await _strip(bot, chat_id, chat_data.get(_KEYBOARD), pressed)
             sent = await bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
             _remember_keyboard(chat_data, sent.message_id, part)
+            chat_data[_LAST] = sent.message_id
+        if reply.files:
+            chat_data.pop(_LAST, None)  # a document is now the last message
         await _send_files(context, chat_id, reply.files)
     if pressed is not None and not edited:
         await _quietly(_remove_keyboard(bot, pressed.chat_id, pressed.message_id))
+
+
+def _current_is_last(context: Context, pressed: Message | None) -> bool:
+    """True when the chat's live question is the last message the bot sent (and not the
+    message pressed), so a person who pressed an old button sees the current one below."""
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    live = chat_data.get(_KEYBOARD)
+    return (
+        isinstance(live, int)
+        and live == chat_data.get(_LAST)
+        and (pressed is None or pressed.message_id != live)
+    )
 
 
 def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
@@ -355,12 +376,16 @@ class TelegramChannel:
 
     def __init__(self, application: App) -> None:
         self.bot: Bot = application.bot
+        self.chat_data = application.chat_data
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         for reply in replies:
             for part in messages(reply):
                 await self.bot.send_message(int(chat_id), part.text, reply_markup=part.keyboard)
             await send_files(self.bot, int(chat_id), reply.files)
+        chat_data = self.chat_data.get(int(chat_id))
+        if chat_data is not None:  # the live question is no longer the last message
+            chat_data.pop(_LAST, None)
 
 
 def invite_link(application: App) -> str | None:

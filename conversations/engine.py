@@ -127,7 +127,7 @@ async def _dispatch(ctx: Ctx) -> list[Reply]:
     if event.kind is EventKind.CHOICE:
         parsed = tokens.split(event.payload)
         if parsed is None or parsed[0] != ctx.chat.nonce:
-            stale = Reply(t("error.stale_button"), notice=t("error.stale_notice"))
+            stale = Reply(t("error.stale_button"), notice=t("error.stale_notice"), stale=True)
             return [stale, await current(ctx).prompt(ctx)]
         return await current(ctx).on_choice(ctx, parsed[1])
     if event.kind is EventKind.FILE and event.file is not None:

@@ -79,6 +79,10 @@ class Reply:
     # With replace_previous: the text is added under the pressed message's own text (the
     # question keeps its words with the answer chosen), rather than replacing it.
     amend: bool = False
+    # A pressed button of a question no longer current: this reply says so, and the question
+    # after it is the current one again. A channel that can tell the current question is still
+    # the last message on screen may give the toast (`notice`) alone.
+    stale: bool = False
     notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
     # Whether a text channel lists the command words under the reply ("Lệnh: “quay lại” …"):
     # shown where it helps (the first questions, after a wrong input, on request), not on every
