@@ -622,3 +622,62 @@ async def test_a_token_revoked_while_polling_is_one_clear_line_and_exit_2(
     assert process.returncode == 2
     assert "Telegram từ chối mã bot" in stderr.decode()
     assert TOKEN not in stderr.decode() + stdout.decode()
+
+
+async def test_a_full_tt22_assessment_takes_at_most_20_taps(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 530, "Lan")
+    await register(tg, lan)
+    sent_before, taps = len(lan.screen), 0
+
+    async def tap(label: str) -> None:
+        nonlocal taps
+        taps += 1
+        await tg.send(lan.press(label))
+
+    await tap("Bắt đầu đánh giá năm 2023")
+    for _ in SEED_002:
+        code = question_code(lan.keyboard_message()["text"], SEED_002)
+        assert code is not None
+        await tap(str(SEED_002[code]))
+    await tap("Nộp kết quả")
+    assert "đã nộp kết quả đánh giá năm 2023" in lan.last_texts(3)
+    sent = len(lan.screen) - sent_before
+    print(f"\nTelegram, a TT 22 assessment without evidence: {taps} taps, {sent} bot messages")
+    assert taps <= 20, taps
+
+
+async def test_a_stale_press_under_the_current_question_gets_the_toast_alone(
+    tg: Harness,
+) -> None:
+    lan = PhoneUser(tg.api, 531, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    first = lan.keyboard_message()
+    old = lan.press("7", dict(first))
+    await tg.send(lan.press("8", first))
+    shown = len(lan.screen)
+    mark = len(tg.api.calls)
+    await tg.send(old)
+    toasts = [p for m, p in tg.api.calls[mark:] if m == "answerCallbackQuery"]
+    assert toasts[0]["text"] == "Câu hỏi này đã chuyển sang câu khác."
+    assert len(lan.screen) == shown  # no chat message, no question sent again
+    assert [m for m, _ in tg.api.calls[mark:] if m == "sendMessage"] == []
+    assert "2/17" in lan.keyboard_message()["text"]
+
+
+async def test_invite_text_is_spaced_and_the_menu_shows_the_latest_submission(
+    tg: Harness,
+) -> None:
+    lan = PhoneUser(tg.api, 532, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.text("/moi canbo"))
+    invite = next(m["text"] for m in reversed(lan.screen) if "Mã mời cán bộ" in m["text"])
+    assert ").\nHủy mã: /huymoi" in invite or ").\nHoặc mở liên kết" in invite
+    assert ").Hủy" not in invite and ").Hoặc" not in invite
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    for _ in SEED_002:
+        code = question_code(lan.keyboard_message()["text"], SEED_002)
+        await tg.send(lan.press(str(SEED_002[code])))
+    await tg.send(lan.press("Nộp kết quả"))
+    await tg.send(lan.text("/menu"))
+    assert "📨 Báo cáo nộp gần nhất: năm 2023, chờ lãnh đạo duyệt." in lan.last_texts(1)

@@ -797,3 +797,53 @@ async def test_a_token_zalo_refuses_is_one_clear_line(api: FakeZaloApi, tmp_path
     assert stdout == b""
     assert len(lines) == 1 and "không nhận mã bot trong ZALO_BOT_TOKEN" in lines[0], lines
     assert wrong not in stderr.decode()
+
+
+async def test_a_full_tt22_assessment_costs_few_messages_on_zalo(zl: Harness) -> None:
+    """Counted from the menu to the report link, every choice typed, no evidence: the free
+    plan's ~3,000 messages a month must last for many assessments (issue 16)."""
+    lan = ZaloUser(zl.api, "c0c0c0c0c0c0c0c0c0c0", "Lan")
+    await register(zl, lan)
+    shown_before, typed = len(lan.screen), 0
+
+    async def say(text: str) -> None:
+        nonlocal typed
+        typed += 1
+        await zl.send(lan.text(text))
+
+    await say(number_of(lan, "Bắt đầu đánh giá năm 2023"))
+    for _ in SEED_002:
+        code = question_code(lan.screen[-1], SEED_002)
+        assert code is not None, lan.screen[-1]
+        await say(str(SEED_002[code]))
+    assert "Tổng điểm: 93/100" in lan.screen[-1]
+    await say(number_of(lan, "Nộp kết quả"))
+    await zl.deliver()
+    assert LINK.search(lan.last_texts(1)), lan.last_texts(2)
+    sent = len(lan.screen) - shown_before
+    print(f"\nZalo, a TT 22 assessment without evidence: {typed} messages from the person, "
+          f"{sent} from the bot (targets: ≤ 20 and ≤ 25)")  # fmt: skip
+    assert typed <= 20 and sent <= 25, (typed, sent)
+
+
+async def test_the_zalo_report_message_without_a_public_address_shows_no_server_path(
+    api: FakeZaloApi, repository: SqliteRepository, tmp_path: Path
+) -> None:
+    client = _client(api)
+    engine = _engine(tmp_path, repository)
+    adapter = ZaloAdapter(engine, ZaloChannel(client, file_text(None)))
+    zl = Harness(api, adapter, engine, ReportLinks("s" * 20, tmp_path / "links", ""))
+    lan = ZaloUser(api, "d0d0d0d0d0d0d0d0d0d0", "Lan")
+    await register(zl, lan)
+    await zl.choose(lan, "Bắt đầu đánh giá năm 2023")
+    for _ in SEED_002:
+        code = question_code(lan.screen[-1], SEED_002)
+        await zl.send(lan.text(str(SEED_002[code])))
+    await zl.choose(lan, "Nộp kết quả")
+    await zl.deliver()
+    await client.aclose()
+    told = "\n".join(lan.screen[-3:])
+    assert "Báo cáo đã được soạn và lưu trên máy chủ" in told
+    assert str(tmp_path) not in told and "/reports/" not in told
+    assert "chưa có lãnh đạo" in told  # the unit has no leader on the assistant …
+    assert "gửi kèm tin nhắn cho lãnh đạo" not in told  # … so nothing claims one got it
