@@ -14,7 +14,7 @@ from conversations.results import needs_decision, result_text, standing
 from conversations.screen import Screen, show
 from conversations.narratives import figures, section_named
 from conversations.review import review_text
-from conversations.working import Working, answers_of, require
+from conversations.working import Working, answers_of, require, require_editable
 from storage.base import EDITABLE
 from templates.report import SECTION_KEYS, summary_text
 from templates.text import t
@@ -26,6 +26,8 @@ class ConfirmSubmit(Screen):
     async def prompt(self, ctx: Ctx) -> Reply:
         loaded = await require(ctx)
         _, assessment, q = loaded
+        if assessment.status not in EDITABLE:  # submitted meanwhile (by a colleague)
+            return await show(ctx, Mode.STATUS)
         answers = await answers_of(ctx, assessment, q)
         if q.unanswered(answers):
             return await show(ctx, Mode.REVIEW)
@@ -58,6 +60,7 @@ class ConfirmSubmit(Screen):
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         section = section_named(text)
         if section is not None:
+            await require_editable(ctx)
             return [await show(ctx, Mode.NARRATIVE, section=section, then="submit")]
         return await super().on_text(ctx, text)
 
