@@ -3,8 +3,9 @@
 A thin adapter over python-telegram-bot 22: each update becomes one engine `Event`; the engine
 commits before it answers, so by the time a reply is sent the answer it confirms is on disk. The
 adapter keeps no state that matters: the only thing it remembers (which message carries the live
-keyboard, to take the buttons off when the next question arrives) is a convenience that a restart
-may forget, because the engine refuses a stale button anyway.
+keyboard, to take the buttons off when the next question arrives) is kept in memory and stored
+(`live_keyboards`), so that after a restart old questions still lose their buttons; the engine
+refuses a stale button anyway.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, read_json, secret_matches
 from conversations.engine import COMMANDS, Engine
 from conversations.events import Event, EventKind, IncomingFile, OutgoingFile, Reply, Sender
+from storage.base import StorageError, Transaction, retrying
 from templates.text import t
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
 _LAST = "last_message_id"  # chat_data key: the bot's last message in the chat
+_STORED = "stored_keyboard_message_id"  # chat_data key: the live keyboard as stored (or None)
 WEBHOOK_PATH = "/telegram"
 DEFAULT_API = "https://api.telegram.org/bot"
 DEFAULT_FILES = "https://api.telegram.org/file/bot"
@@ -171,7 +174,9 @@ class TelegramAdapter:
             if pressed is not None:
                 await _quietly(_remove_keyboard(context.bot, pressed.chat_id, pressed.message_id))
             return
+        await self._recall_keyboard(context, event.chat_id)
         await deliver(context, int(event.chat_id), replies, pressed=pressed)
+        await self._store_keyboard(context, event.chat_id)
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log (the logging filter blanks the token) and tell the person nothing was lost."""
@@ -185,7 +190,48 @@ class TelegramAdapter:
     ) -> None:
         replies = await self.engine.handle(event)
         if replies or before:
+            await self._recall_keyboard(context, event.chat_id)
             await deliver(context, chat_id, [*before, *replies])
+            await self._store_keyboard(context, event.chat_id)
+
+    async def _recall_keyboard(self, context: Context, chat_id: str) -> None:
+        """After a restart, which message of the chat still has live buttons (stored), so the
+        next question takes them off: memory alone forgets them at every restart."""
+        chat_data = context.chat_data
+        if chat_data is None or _STORED in chat_data:
+            return
+
+        async def read(tx: Transaction) -> int | None:
+            return await tx.live_keyboard(CHANNEL, chat_id)
+
+        try:
+            stored = await retrying(self.engine.repository, read)
+        except StorageError as exc:  # cosmetic: at worst an old keyboard stays live
+            log.info("live keyboard of a chat not read: %s", exc)
+            return
+        chat_data[_STORED] = stored
+        if stored is not None:
+            chat_data.setdefault(_KEYBOARD, stored)
+
+    async def _store_keyboard(self, context: Context, chat_id: str) -> None:
+        """Keep the chat's live keyboard message id when it changed (one small write)."""
+        chat_data = context.chat_data
+        if chat_data is None:
+            return
+        live = chat_data.get(_KEYBOARD)
+        live = live if isinstance(live, int) else None
+        if chat_data.get(_STORED, -1) == live:
+            return
+
+        async def write(tx: Transaction) -> None:
+            await tx.set_live_keyboard(CHANNEL, chat_id, live)
+
+        try:
+            await retrying(self.engine.repository, write)
+        except StorageError as exc:  # cosmetic: the buttons would only stay live
+            log.info("live keyboard of a chat not stored: %s", exc)
+            return
+        chat_data[_STORED] = live
 
 
 def _message(update: Update) -> Message:

@@ -565,7 +565,7 @@ async def test_report_links_refuse_forged_and_expired_tokens(zl: Harness, tmp_pa
     assert (await download(url))[0] == 403
 
 
-async def test_without_a_public_url_the_person_is_told_where_the_report_is(
+async def test_without_a_public_url_the_person_is_told_the_report_is_kept_not_where(
     api: FakeZaloApi, tmp_path: Path
 ) -> None:
     report = tmp_path / "bao-cao.docx"
@@ -577,7 +577,8 @@ async def test_without_a_public_url_the_person_is_told_where_the_report_is(
     await client.aclose()
     [text] = [m["text"] for m in api.chats["chat-nolink"]]
     assert "📄 Báo cáo năm 2023" in text
-    assert str(report) in text and "python -m bot report" in text
+    assert "Báo cáo đã được soạn và lưu trên máy chủ" in text
+    assert str(tmp_path) not in text and "python -m bot" not in text  # nothing of the server
     assert "/r/" not in text
 
 
