@@ -27,8 +27,8 @@ from conversations.invites import (
 )
 from conversations.modes import Mode
 from conversations.opening import open_assessment
-from conversations.questions import prefixed
 from conversations.overview import overview_command
+from conversations.questions import prefixed
 from conversations.reminders import mute_command
 from conversations.rename import rename_command
 from conversations.report_again import report_command

@@ -8,20 +8,21 @@ stopped.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import cache
 
+from conversations.cleaning import word_form
 from conversations.context import Ctx, Option
 from conversations.events import ChoiceKind, IncomingFile, Reply
 from conversations.modes import Mode
 from conversations.questionnaire import Questionnaire
 from conversations.results import describe, needs_decision
 from conversations.screen import Screen, action, show
-from conversations.working import answers_of, require, require_editable
-from conversations.cleaning import word_form
-from rubric.answers import Answer, AnswerError, LeafSpec, encode, fold, parse_answer
+from conversations.working import Working, answers_of, require, require_editable
+from rubric.answers import Answer, AnswerError, Counts, LeafSpec, encode, fold, parse_answer
 from rubric.model import AnswerKind, Applicability
-from storage.base import EDITABLE, AnswerRecord
+from storage.base import EDITABLE, AnswerRecord, Unit
 from templates.text import render, t
 
 
@@ -220,8 +221,13 @@ class Ask(Screen):
         )
         said = describe(q, code, answer)
         key = "ask.saved_with_evidence" if evidence else "ask.saved"
+        part = None
+        if isinstance(answer, Counts):  # two totals that differ: ask once what the part is
+            part = await part_to_ask(ctx, loaded, await answers_of(ctx, assessment, q))
         if offer_last_year:
             following = [await show(ctx, Mode.EVIDENCE, code=code)]
+        elif part is not None:
+            following = [await show(ctx, Mode.PART_NOTE, code=part, after=code)]
         else:
             following = await go_next(ctx, code)
         if typed:  # a text channel: the confirmation heads the next question, one message
@@ -230,6 +236,23 @@ class Ask(Screen):
         # it, so scrolling back reads like the form.
         chosen = Reply(t(key, code=code, answer=said), replace_previous=True, amend=True)
         return [chosen, *following]
+
+
+async def part_to_ask(ctx: Ctx, loaded: Working, answers: Mapping[str, Answer]) -> str | None:
+    """The chỉ tiêu whose total is smaller than another's (or than the unit's members) and
+    whose note was never asked (conversations.part_notes); None when there is none."""
+    counts = {code: a for code, a in answers.items() if isinstance(a, Counts)}
+    if not counts:
+        return None
+    largest = largest_total(loaded.unit, counts)
+    notes = await ctx.tx.part_notes(loaded.assessment.id)
+    smaller = [c for c in loaded.q.codes if c in counts and counts[c].total < largest]
+    return next((c for c in smaller if c not in notes), None)
+
+
+def largest_total(unit: Unit, counts: Mapping[str, Counts]) -> int:
+    """The largest total counted (or the unit's members, when known)."""
+    return max([a.total for a in counts.values()] + [unit.member_count or 0])
 
 
 def evidence_target(ctx: Ctx) -> str:
@@ -242,7 +265,9 @@ def evidence_target(ctx: Ctx) -> str:
 
 
 def _which(ctx: Ctx, code: str) -> str:
-    return t("evidence.just_answered" if code != ctx.chat.data.get("code") else "evidence.on_screen")
+    return t(
+        "evidence.just_answered" if code != ctx.chat.data.get("code") else "evidence.on_screen"
+    )
 
 
 def _question_text(

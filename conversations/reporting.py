@@ -63,7 +63,9 @@ async def report_data(
     )
     narratives = Narratives(
         **{
-            key: replace(narratives.get(key), draft=False) if key in accepted else narratives.get(key)
+            key: replace(narratives.get(key), draft=False)
+            if key in accepted
+            else narratives.get(key)
             for key in SECTION_KEYS
         }
     )
@@ -78,6 +80,9 @@ async def report_data(
         submitted_at=assessment.submitted_at,
         level=result_level(result),
         scored=result,
+        part_notes={
+            code: note for code, note in (await tx.part_notes(assessment.id)).items() if note
+        },
     )
 
 

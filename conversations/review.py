@@ -9,15 +9,15 @@ from datetime import date
 from conversations.context import Ctx, Option
 from conversations.events import Reply
 from conversations.modes import Mode
+from conversations.narratives import section_named
 from conversations.questions import before, go_next
 from conversations.results import describe, result_level, result_text, standing
 from conversations.screen import Screen, action, show
-from conversations.narratives import section_named
 from conversations.working import Working, answers_of, require
 from rubric.answers import Answer
+from rubric.scoring import PointsResult
 from storage.base import EDITABLE, AnswerRecord
 from templates.report import SECTION_KEYS
-from rubric.scoring import PointsResult
 from templates.text import render, t
 
 

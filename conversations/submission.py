@@ -8,12 +8,12 @@ from conversations.context import Ctx, Option
 from conversations.events import Choice, Reply
 from conversations.jobs import Recipient, queue_report
 from conversations.modes import Mode
+from conversations.narratives import figures, section_named
 from conversations.outbox import command_choice
 from conversations.reporting import report_data
 from conversations.results import needs_decision, result_text, standing
-from conversations.screen import Screen, show
-from conversations.narratives import figures, section_named
 from conversations.review import review_text
+from conversations.screen import Screen, show
 from conversations.working import Working, answers_of, require, require_editable
 from storage.base import EDITABLE
 from templates.report import SECTION_KEYS, summary_text

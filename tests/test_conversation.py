@@ -216,3 +216,37 @@ async def test_the_command_words_are_listed_where_they_help(engine: Engine) -> N
     assert "Lệnh: " not in render_text(lan.question)
     await lan.say("lệnh")
     assert "Lệnh: “quay lại” · “bỏ qua” · “minh chứng”" in render_text(lan.question)  # on request
+
+
+async def test_two_totals_that_differ_are_asked_about_once_and_noted_for_the_report(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    lan = ChatUser(make_engine(date(2025, 2, 1)), "lan")
+    await register_unit(lan, "Phòng Tư pháp huyện Sa Thầy", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá năm 2024")
+    for _ in range(5):
+        await lan.say("có")
+    assert "2.1." in lan.question.text
+    await lan.say("32/32")
+    assert "2.2." in lan.question.text  # one total so far: nothing to ask
+    text = await lan.say("14/20")
+    assert "Tổng số ở chỉ tiêu 2.2 là 20, khác 32 ở 2.1" in text
+    text = await lan.say("cán bộ, công chức")
+    assert "Đã ghi chú cho 2.2: tổng số là cán bộ, công chức" in text
+    assert "2.3." in lan.question.text
+    await lan.say("quay lại")
+    text = await lan.say("15/20")  # 2.2 answered again: not asked a second time
+    assert "Tổng số ở chỉ tiêu" not in text and "2.3." in lan.question.text
+    text = await lan.say("30/31")
+    assert "Tổng số ở chỉ tiêu 2.3 là 31" in text
+    await lan.press("Đúng như vậy, không cần ghi chú")
+    assert "2.4." in lan.question.text
+    from conversations.reporting import report_data
+    from conversations.working import Working
+
+    async with lan.engine.repository.transaction() as tx:
+        assert await tx.part_notes(1) == {"2.2": "cán bộ, công chức", "2.3": ""}
+        unit, assessment = await tx.get_unit(1), await tx.get_assessment_by_id(1)
+        assert unit is not None and assessment is not None
+        data = await report_data(tx, Working.of(unit, assessment), date(2025, 2, 1))
+    assert data.part_notes == {"2.2": "cán bộ, công chức"}

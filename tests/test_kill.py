@@ -3,8 +3,9 @@
 The program runs as people run it (`python -m bot console`, `python -m bot telegram` against the
 fake Bot API) and is killed with SIGKILL at seeded random points: in the middle of a turn (the
 line or update just sent), right after a confirmation, or while it starts. A driver plays the
-person: it answers whatever question it is shown, sometimes adds a paragraph of evidence, and
-records what it saw confirmed ("✅ Đã lưu 1a: 8/10 điểm.", "✅ Đã lưu 1a: 8/10 điểm, kèm minh chứng.").
+person: it answers whatever question it is shown, sometimes with a paragraph of evidence after
+the answer, and records what it saw confirmed ("✅ Đã lưu 1a: 8/10 điểm.", "✅ Đã lưu 1a: 8/10
+điểm, kèm minh chứng.").
 
 At the end the database must hold every answer the person saw confirmed, with the value
 confirmed last (or a value typed after it whose confirmation the kill swallowed), every
@@ -256,8 +257,10 @@ def see(ledger: Ledger, text: str, line: str) -> None:
     """Record what a turn showed the person: a saved answer, or the paragraph just sent."""
     ledger.saw(text)
     last = ledger.evidence[-1] if ledger.evidence else None
-    if last is not None and line.endswith(f" - {last.value}") and last.code in WITH_EVIDENCE.findall(
-        text
+    if (
+        last is not None
+        and line.endswith(f" - {last.value}")
+        and last.code in WITH_EVIDENCE.findall(text)
     ):
         last.confirmed = True
 
