@@ -163,13 +163,13 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
     if typed.startswith("/"):
         return await command(ctx, typed[1:])
     if len(typed) <= WORD_CHARS:  # "Xong.", "ｘｏｎｇ", "1 " are the choice they name
-        word = word_form(typed)
-        value = ctx.shown_value(word)
-        if value is not None:
-            return await current(ctx).on_choice(ctx, value)
-        name = GLOBAL_WORDS.get(fold(word))
-        if name is not None:
-            return await command(ctx, name)
+        for word in dict.fromkeys((typed, word_form(typed))):  # as typed, then tidied
+            value = ctx.shown_value(word)
+            if value is not None:
+                return await current(ctx).on_choice(ctx, value)
+            name = GLOBAL_WORDS.get(fold(word))
+            if name is not None:
+                return await command(ctx, name)
     return await current(ctx).on_text(ctx, typed)
 
 

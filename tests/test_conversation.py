@@ -250,3 +250,14 @@ async def test_two_totals_that_differ_are_asked_about_once_and_noted_for_the_rep
         assert unit is not None and assessment is not None
         data = await report_data(tx, Working.of(unit, assessment), date(2025, 2, 1))
     assert data.part_notes == {"2.2": "cán bộ, công chức"}
+
+
+async def test_a_label_typed_whole_or_with_a_full_stop_is_its_choice(engine: Engine) -> None:
+    lan = ChatUser(engine, "lan")
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.command("moi")
+    text = await lan.say("Cán bộ (trả lời, nộp)")  # a label with its parenthesis, typed whole
+    assert "Mã mời cán bộ" in text
+    await lan.command("danhgia 2023")
+    text = await lan.say("１０.")  # a full-width score with a full stop
+    assert "Đã lưu 1a: 10/10 điểm" in text
