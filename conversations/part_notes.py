@@ -49,7 +49,8 @@ class PartNote(Screen):
 
     async def _next(self, ctx: Ctx) -> list[Reply]:
         after = ctx.chat.data.get("after")
-        return await go_next(ctx, after if isinstance(after, str) else self._code(ctx))
+        code = after if isinstance(after, str) else self._code(ctx)
+        return await go_next(ctx, code, just_answered=True)
 
     async def _keep(self, ctx: Ctx, note: str) -> list[Reply]:
         assessment = (await require_editable(ctx)).assessment

@@ -32,8 +32,11 @@ def _scores(maximum: int) -> tuple[Option, ...]:
     return tuple(Option(str(n), f"s:{n}", ChoiceKind.SCORE) for n in range(maximum, -1, -1))
 
 
-async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
-    """The next unanswered question after `after`, or the result when everything is answered."""
+async def go_next(ctx: Ctx, after: str | None, *, just_answered: bool = False) -> list[Reply]:
+    """The next unanswered question after `after`, or the result when everything is answered.
+
+    `just_answered`: `after` was answered by this very message, so a photo sent next belongs
+    to it (`evidence_target`); resuming or going back names no such question."""
     loaded = await require(ctx)
     _, assessment, q = loaded
     answers = await answers_of(ctx, assessment, q)
@@ -42,8 +45,9 @@ async def go_next(ctx: Ctx, after: str | None) -> list[Reply]:
         if needs_decision(q, loaded.unit, answers, ctx.today):
             return [await show(ctx, Mode.LEVEL1_DECISION, then="result")]
         return [await show(ctx, Mode.CONFIRM_SUBMIT)]
-    answered = after if after is not None and after in q.specs else None
-    if answered is not None and q.position(code) <= q.position(answered):
+    known = after if after is not None and after in q.specs else None
+    answered = known if just_answered else None
+    if known is not None and q.position(code) <= q.position(known):
         missing = q.unanswered(answers)  # wrapped around: say why we go back
         notice = t("ask.back_to_skipped", count=len(missing), codes=", ".join(missing))
         return [prefixed(notice, await show(ctx, Mode.ASK, code=code, answered=answered))]
@@ -229,7 +233,7 @@ class Ask(Screen):
         elif part is not None:
             following = [await show(ctx, Mode.PART_NOTE, code=part, after=code)]
         else:
-            following = await go_next(ctx, code)
+            following = await go_next(ctx, code, just_answered=True)
         if typed:  # a text channel: the confirmation heads the next question, one message
             return [prefixed(t(key, code=code, answer=said), following[0]), *following[1:]]
         # A pressed button: the pressed question keeps its text, with the answer chosen under
@@ -418,7 +422,7 @@ class Evidence(Screen):
         back, answered = ctx.chat.data.get("back"), ctx.chat.data.get("answered")
         if isinstance(back, str) and back in loaded.q.specs:
             return [await show(ctx, Mode.ASK, code=back, answered=answered)]
-        return await go_next(ctx, self._code(ctx))
+        return await go_next(ctx, self._code(ctx), just_answered=True)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:reuse":

@@ -261,3 +261,18 @@ async def test_a_label_typed_whole_or_with_a_full_stop_is_its_choice(engine: Eng
     await lan.command("danhgia 2023")
     text = await lan.say("１０.")  # a full-width score with a full stop
     assert "Đã lưu 1a: 10/10 điểm" in text
+
+
+async def test_a_photo_after_resuming_belongs_to_the_question_on_screen(engine: Engine) -> None:
+    from conversations.events import IncomingFile
+
+    lan = ChatUser(engine, "lan")
+    await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá năm 2023")
+    await lan.say("10")
+    await lan.say("tạm dừng")
+    await lan.command("tieptuc")
+    await lan.press("Tiếp tục tại câu 2/17")
+    photo = IncomingFile("photo", "p-1", None, "image/jpeg", 1000)
+    text = await lan.send_file(photo)
+    assert "minh chứng cho 1b (câu đang hỏi)" in text  # not 1a, answered in another sitting
