@@ -55,6 +55,8 @@ ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
 _LAST = "last_message_id"  # chat_data key: the bot's last message in the chat
 _STORED = "stored_keyboard_message_id"  # chat_data key: the live keyboard as stored (or None)
+_ADAPTER = "dvht_adapter"  # bot_data key: the adapter, to write its live keyboards at the end
+KEYBOARDS_WRITE_DELAY = 2.0  # seconds between a keyboard change and its write, with others
 WEBHOOK_PATH = "/telegram"
 DEFAULT_API = "https://api.telegram.org/bot"
 DEFAULT_FILES = "https://api.telegram.org/file/bot"
@@ -119,8 +121,11 @@ class TelegramAdapter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._unstored: dict[str, int | None] = {}  # live keyboards changed since the last write
+        self._writing: asyncio.Task[None] | None = None
 
     def install(self, application: App) -> None:
+        application.bot_data[_ADAPTER] = self
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
@@ -200,12 +205,9 @@ class TelegramAdapter:
         chat_data = context.chat_data
         if chat_data is None or _STORED in chat_data:
             return
-
-        async def read(tx: Transaction) -> int | None:
-            return await tx.live_keyboard(CHANNEL, chat_id)
-
         try:
-            stored = await retrying(self.engine.repository, read)
+            async with self.engine.repository.snapshot() as tx:
+                stored = await tx.live_keyboard(CHANNEL, chat_id)
         except StorageError as exc:  # cosmetic: at worst an old keyboard stays live
             log.info("live keyboard of a chat not read: %s", exc)
             return
@@ -214,7 +216,9 @@ class TelegramAdapter:
             chat_data.setdefault(_KEYBOARD, stored)
 
     async def _store_keyboard(self, context: Context, chat_id: str) -> None:
-        """Keep the chat's live keyboard message id when it changed (one small write)."""
+        """Note the chat's live keyboard message id when it changed. The ids are written
+        together a moment later (`store_keyboards`): one small commit for many turns, not one
+        more per turn; a kill loses at most that moment's, which only leaves buttons live."""
         chat_data = context.chat_data
         if chat_data is None:
             return
@@ -222,16 +226,39 @@ class TelegramAdapter:
         live = live if isinstance(live, int) else None
         if chat_data.get(_STORED, -1) == live:
             return
+        chat_data[_STORED] = live
+        self._unstored[chat_id] = live
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._store_soon())
+
+    async def _store_soon(self) -> None:
+        await asyncio.sleep(KEYBOARDS_WRITE_DELAY)
+        try:
+            await self.store_keyboards()
+        except Exception as exc:  # the store closed meanwhile (stopping): buttons stay live
+            log.info("live keyboards not stored: %r", exc)
+
+    async def store_keyboards(self) -> None:
+        """Write the live keyboards changed since the last write (also when stopping)."""
+        unstored, self._unstored = self._unstored, {}
+        if not unstored:
+            return
 
         async def write(tx: Transaction) -> None:
-            await tx.set_live_keyboard(CHANNEL, chat_id, live)
+            for chat_id, message_id in unstored.items():
+                await tx.set_live_keyboard(CHANNEL, chat_id, message_id)
 
         try:
             await retrying(self.engine.repository, write)
         except StorageError as exc:  # cosmetic: the buttons would only stay live
-            log.info("live keyboard of a chat not stored: %s", exc)
-            return
-        chat_data[_STORED] = live
+            log.info("live keyboards not stored: %s", exc)
+
+
+async def store_keyboards(application: App) -> None:
+    """Write what the adapter of `application` still holds of the live keyboards."""
+    adapter = application.bot_data.get(_ADAPTER)
+    if isinstance(adapter, TelegramAdapter):
+        await adapter.store_keyboards()
 
 
 def _message(update: Update) -> Message:
@@ -560,5 +587,6 @@ async def running(
                     await poller.stop()
             finally:
                 await application.stop()
+                await store_keyboards(application)
     finally:
         await application.shutdown()

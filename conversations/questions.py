@@ -178,7 +178,7 @@ class Ask(Screen):
             answer, evidence = split_answer(loaded.q.specs[self._code(ctx)], text)
         except AnswerError as exc:
             ctx.chat.data["_hint"] = True  # a wrong input: the command words help now
-            return [Reply(exc.message()), await self.prompt(ctx)]
+            return [prefixed(exc.message(), await self.prompt(ctx))]  # one message, not two
         if len(evidence) > ctx.settings.max_evidence_chars:
             return [
                 Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),

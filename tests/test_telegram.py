@@ -40,6 +40,7 @@ from bot.telegram_adapter import (
     dedup_key,
     download_attachment,
     running,
+    store_keyboards,
 )
 from bot.telegram_render import MESSAGE_LIMIT, messages
 from bot.telegram_request import RetryingRequest
@@ -694,6 +695,7 @@ async def test_after_a_restart_the_old_question_loses_its_buttons(
     async with _application(api, engine) as application:
         await register(Harness(api, application, engine), lan)
         await Harness(api, application, engine).send(lan.press("Bắt đầu đánh giá năm 2023"))
+        await store_keyboards(application)  # as `running` does when the service stops
     assert len(lan.keyboards()) == 1
     async with _application(api, engine) as application:  # a new process: memory is empty
         await Harness(api, application, engine).send(lan.text("8"))
