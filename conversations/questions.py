@@ -179,11 +179,12 @@ class Ask(Screen):
         except AnswerError as exc:
             ctx.chat.data["_hint"] = True  # a wrong input: the command words help now
             return [prefixed(exc.message(), await self.prompt(ctx))]  # one message, not two
-        if len(evidence) > ctx.settings.max_evidence_chars:
-            return [
-                Reply(t("evidence.too_long", max=ctx.settings.max_evidence_chars)),
-                await self.prompt(ctx),
-            ]
+        if evidence:
+            record = (await ctx.tx.answers(loaded.assessment.id)).get(self._code(ctx))
+            kept = len(record.evidence) if record is not None else 0
+            if kept + len(evidence) > ctx.settings.max_evidence_chars:  # nothing is saved
+                limit = ctx.settings.max_evidence_chars
+                return [prefixed(t("evidence.too_long", max=limit), await self.prompt(ctx))]
         return await self._accept(ctx, answer, evidence, typed=True)
 
     async def on_file(self, ctx: Ctx, file: IncomingFile) -> list[Reply]:
