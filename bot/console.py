@@ -83,16 +83,25 @@ def run_console(
         outbox = OutboxWorker(repository, {CHANNEL: ConsoleChannel(user, stdout)})
         sender = Sender(id=user, name=user)
 
-        async def turn(kind: EventKind, text: str) -> None:
-            _print(await engine.handle(Event(CHANNEL, user, sender, kind, text)), stdout)
+        async def turn(kind: EventKind, text: str) -> bool:
+            """One message; True when the question it leaves asks for several lines."""
+            replies = await engine.handle(Event(CHANNEL, user, sender, kind, text))
+            multiline = bool(replies) and replies[-1].multiline
+            if multiline:
+                replies = [*replies, Reply(t("console.multiline"))]
+            _print(replies, stdout)
             await jobs.drain()
             await outbox.run_once()
+            return multiline
 
         try:
             runner.run(jobs.start())
-            runner.run(turn(EventKind.COMMAND, "start"))
+            multiline = runner.run(turn(EventKind.COMMAND, "start"))
             while line := _read(stdin, stdout):
-                runner.run(turn(EventKind.TEXT, line.rstrip("\r\n")))
+                text = line.rstrip("\r\n") or " "  # an empty line is a message: it gets a hint
+                if multiline:
+                    text = _rest_of_text(text, stdin, stdout)
+                multiline = runner.run(turn(EventKind.TEXT, text))
         except KeyboardInterrupt:
             stdout.write("\n")
         finally:
@@ -100,6 +109,19 @@ def run_console(
             stdout.write(t("console.bye") + "\n")
             stdout.flush()
     return 0
+
+
+def _rest_of_text(first: str, stdin: TextIO, stdout: TextIO) -> str:
+    """A text of several lines, ended by an empty line (or the end of input).
+
+    A first line that is a choice's number or a command is sent alone: one Enter picks it.
+    """
+    if not first.strip() or first.strip().isdecimal() or first.lstrip().startswith("/"):
+        return first
+    lines = [first]
+    while (line := _read(stdin, stdout)) and line.strip():
+        lines.append(line.rstrip("\r\n"))
+    return "\n".join(lines)
 
 
 def _read(stdin: TextIO, stdout: TextIO) -> str:

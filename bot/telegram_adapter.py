@@ -3,8 +3,9 @@
 A thin adapter over python-telegram-bot 22: each update becomes one engine `Event`; the engine
 commits before it answers, so by the time a reply is sent the answer it confirms is on disk. The
 adapter keeps no state that matters: the only thing it remembers (which message carries the live
-keyboard, to take the buttons off when the next question arrives) is a convenience that a restart
-may forget, because the engine refuses a stale button anyway.
+keyboard, to take the buttons off when the next question arrives) is kept in memory and stored
+(`live_keyboards`), so that after a restart old questions still lose their buttons; the engine
+refuses a stale button anyway.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from bot.telegram_request import RetryingRequest
 from bot.web import Handler, WebServer, read_json, secret_matches
 from conversations.engine import COMMANDS, Engine
 from conversations.events import Event, EventKind, IncomingFile, OutgoingFile, Reply, Sender
+from storage.base import StorageError, Transaction, retrying
 from templates.text import t
 
 log = logging.getLogger(__name__)
@@ -50,6 +53,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY]
 _KEYBOARD = "keyboard_message_id"  # chat_data key: the message whose buttons are live
+_LAST = "last_message_id"  # chat_data key: the bot's last message in the chat
+_STORED = "stored_keyboard_message_id"  # chat_data key: the live keyboard as stored (or None)
+_ADAPTER = "dvht_adapter"  # bot_data key: the adapter, to write its live keyboards at the end
+KEYBOARDS_WRITE_DELAY = 2.0  # seconds between a keyboard change and its write, with others
 WEBHOOK_PATH = "/telegram"
 DEFAULT_API = "https://api.telegram.org/bot"
 DEFAULT_FILES = "https://api.telegram.org/file/bot"
@@ -114,8 +121,11 @@ class TelegramAdapter:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._unstored: dict[str, int | None] = {}  # live keyboards changed since the last write
+        self._writing: asyncio.Task[None] | None = None
 
     def install(self, application: App) -> None:
+        application.bot_data[_ADAPTER] = self
         private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
         application.add_handler(CallbackQueryHandler(self.on_button))
         application.add_handler(MessageHandler(private & filters.COMMAND, self.on_command))
@@ -164,7 +174,14 @@ class TelegramAdapter:
         replies = await self.engine.handle(event)
         notice = next((r.notice for r in replies if r.notice), None)
         await _quietly(query.answer(notice))
+        if replies and replies[0].stale and _current_is_last(context, pressed):
+            # The question asked now is the last message on screen: the toast says enough.
+            if pressed is not None:
+                await _quietly(_remove_keyboard(context.bot, pressed.chat_id, pressed.message_id))
+            return
+        await self._recall_keyboard(context, event.chat_id)
         await deliver(context, int(event.chat_id), replies, pressed=pressed)
+        await self._store_keyboard(context, event.chat_id)
 
     async def on_error(self, update: object, context: Context) -> None:
         """Log (the logging filter blanks the token) and tell the person nothing was lost."""
@@ -178,7 +195,70 @@ class TelegramAdapter:
     ) -> None:
         replies = await self.engine.handle(event)
         if replies or before:
+            await self._recall_keyboard(context, event.chat_id)
             await deliver(context, chat_id, [*before, *replies])
+            await self._store_keyboard(context, event.chat_id)
+
+    async def _recall_keyboard(self, context: Context, chat_id: str) -> None:
+        """After a restart, which message of the chat still has live buttons (stored), so the
+        next question takes them off: memory alone forgets them at every restart."""
+        chat_data = context.chat_data
+        if chat_data is None or _STORED in chat_data:
+            return
+        try:
+            async with self.engine.repository.snapshot() as tx:
+                stored = await tx.live_keyboard(CHANNEL, chat_id)
+        except StorageError as exc:  # cosmetic: at worst an old keyboard stays live
+            log.info("live keyboard of a chat not read: %s", exc)
+            return
+        chat_data[_STORED] = stored
+        if stored is not None:
+            chat_data.setdefault(_KEYBOARD, stored)
+
+    async def _store_keyboard(self, context: Context, chat_id: str) -> None:
+        """Note the chat's live keyboard message id when it changed. The ids are written
+        together a moment later (`store_keyboards`): one small commit for many turns, not one
+        more per turn; a kill loses at most that moment's, which only leaves buttons live."""
+        chat_data = context.chat_data
+        if chat_data is None:
+            return
+        live = chat_data.get(_KEYBOARD)
+        live = live if isinstance(live, int) else None
+        if chat_data.get(_STORED, -1) == live:
+            return
+        chat_data[_STORED] = live
+        self._unstored[chat_id] = live
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._store_soon())
+
+    async def _store_soon(self) -> None:
+        await asyncio.sleep(KEYBOARDS_WRITE_DELAY)
+        try:
+            await self.store_keyboards()
+        except Exception as exc:  # the store closed meanwhile (stopping): buttons stay live
+            log.info("live keyboards not stored: %r", exc)
+
+    async def store_keyboards(self) -> None:
+        """Write the live keyboards changed since the last write (also when stopping)."""
+        unstored, self._unstored = self._unstored, {}
+        if not unstored:
+            return
+
+        async def write(tx: Transaction) -> None:
+            for chat_id, message_id in unstored.items():
+                await tx.set_live_keyboard(CHANNEL, chat_id, message_id)
+
+        try:
+            await retrying(self.engine.repository, write)
+        except StorageError as exc:  # cosmetic: the buttons would only stay live
+            log.info("live keyboards not stored: %s", exc)
+
+
+async def store_keyboards(application: App) -> None:
+    """Write what the adapter of `application` still holds of the live keyboards."""
+    adapter = application.bot_data.get(_ADAPTER)
+    if isinstance(adapter, TelegramAdapter):
+        await adapter.store_keyboards()
 
 
 def _message(update: Update) -> Message:
@@ -264,19 +344,37 @@ async def deliver(
     edited = False
     for reply in coalesce(replies):
         parts = messages(reply)
-        if pressed is not None and reply.replace_previous and not edited and len(parts) == 1:
-            edited = await _edit(bot, pressed, parts[0])
+        if pressed is not None and reply.replace_previous and not edited:
+            kept = parts
+            if reply.amend and pressed.text:  # the question keeps its text, the answer under it
+                kept = messages(replace(reply, text=f"{pressed.text}\n\n{reply.text}"))
+            edited = len(kept) == 1 and await _edit(bot, pressed, kept[0])
             if edited:
-                _remember_keyboard(chat_data, pressed.message_id, parts[0])
+                _remember_keyboard(chat_data, pressed.message_id, kept[0])
                 continue
         for part in parts:
             if part.keyboard is not None:
                 await _strip(bot, chat_id, chat_data.get(_KEYBOARD), pressed)
             sent = await bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
             _remember_keyboard(chat_data, sent.message_id, part)
+            chat_data[_LAST] = sent.message_id
+        if reply.files:
+            chat_data.pop(_LAST, None)  # a document is now the last message
         await _send_files(context, chat_id, reply.files)
     if pressed is not None and not edited:
         await _quietly(_remove_keyboard(bot, pressed.chat_id, pressed.message_id))
+
+
+def _current_is_last(context: Context, pressed: Message | None) -> bool:
+    """True when the chat's live question is the last message the bot sent (and not the
+    message pressed), so a person who pressed an old button sees the current one below."""
+    chat_data = context.chat_data if context.chat_data is not None else {}
+    live = chat_data.get(_KEYBOARD)
+    return (
+        isinstance(live, int)
+        and live == chat_data.get(_LAST)
+        and (pressed is None or pressed.message_id != live)
+    )
 
 
 def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
@@ -351,12 +449,16 @@ class TelegramChannel:
 
     def __init__(self, application: App) -> None:
         self.bot: Bot = application.bot
+        self.chat_data = application.chat_data
 
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         for reply in replies:
             for part in messages(reply):
                 await self.bot.send_message(int(chat_id), part.text, reply_markup=part.keyboard)
             await send_files(self.bot, int(chat_id), reply.files)
+        chat_data = self.chat_data.get(int(chat_id))
+        if chat_data is not None:  # the live question is no longer the last message
+            chat_data.pop(_LAST, None)
 
 
 def invite_link(application: App) -> str | None:
@@ -485,5 +587,6 @@ async def running(
                     await poller.stop()
             finally:
                 await application.stop()
+                await store_keyboards(application)
     finally:
         await application.shutdown()

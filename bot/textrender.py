@@ -33,7 +33,7 @@ def render_text(reply: Reply, file_text: FileText = file_path_text) -> str:
     if reply.options:
         parts.append("\n".join(f"{n}) {choice.label}" for n, choice in enumerate(reply.options, 1)))
         parts.append(t("render.options_hint", numbers=list(range(1, len(reply.options) + 1))))
-    if reply.actions:
+    if reply.actions and reply.show_commands:
         words = " · ".join(f"“{choice.typed}”" for choice in reply.actions if choice.typed)
         parts.append(t("render.actions", words=words))
     parts.extend(file_text(file) for file in reply.files)

@@ -152,8 +152,10 @@ def file_text(links: ReportLinks | None) -> FileText:
 
 
 def _saved_text(file: OutgoingFile) -> str:
-    log.warning("no DVHT_PUBLIC_URL: Zalo gets where %s was saved, not a link", file.name)
-    return t("zalo.report_saved", caption=file.caption or file.name, path=str(file.path))
+    """Without a public address: that the report is saved, never the server's path (which
+    means nothing to a person on a phone and tells outsiders how the server is laid out)."""
+    log.warning("no DVHT_PUBLIC_URL: Zalo is told %s was saved, not given a link", file.name)
+    return t("zalo.report_saved", caption=file.caption or file.name)
 
 
 class ZaloChannel:

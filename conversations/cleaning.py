@@ -65,3 +65,22 @@ def clean_event(event: Event) -> Event:
 
 def _optional(text: str | None, *, multiline: bool) -> str | None:
     return None if text is None else clean_text(text, multiline=multiline)
+
+
+_EDGE_PUNCTUATION = " .,;:!?…\"'“”‘’()[]"
+
+
+def word_form(text: str) -> str:
+    """Short typed text as a word to match against choices and commands.
+
+    Phones add what a person did not mean as part of the word: a full stop ("Xong."), a
+    full-width form from an East Asian keyboard ("ｘｏｎｇ", "１０"). The full-width forms are
+    made plain; punctuation at either end is dropped. Used only to *recognise* a word: what
+    is stored (evidence, narratives) is the text as cleaned by `clean_text`.
+    """
+    return text.translate(_FULLWIDTH).strip(_EDGE_PUNCTUATION + "\n\t")
+
+
+# The full-width forms of ASCII (U+FF01…U+FF5E) and the ideographic space, as plain ASCII; not
+# NFKC, which would also read "²" as "2" (a superscript is no answer anyone meant).
+_FULLWIDTH = {0xFF01 + n: 0x21 + n for n in range(0x5E)} | {0x3000: 0x20}

@@ -15,7 +15,7 @@ from functools import partial
 
 from conversations import tokens
 from conversations.approval import approve_command, return_command, review_command
-from conversations.cleaning import clean_event
+from conversations.cleaning import clean_event, word_form
 from conversations.context import Ctx
 from conversations.events import Event, EventKind, Reply
 from conversations.flow import SCREENS, current
@@ -28,12 +28,13 @@ from conversations.invites import (
 from conversations.modes import Mode
 from conversations.opening import open_assessment
 from conversations.overview import overview_command
+from conversations.questions import prefixed
 from conversations.reminders import mute_command
 from conversations.rename import rename_command
 from conversations.report_again import report_command
 from conversations.screen import Locked, NoAssessment, show
 from conversations.settings import Settings
-from conversations.working import default_year, in_progress, working_year
+from conversations.working import default_year, in_progress, unfinished, working_year
 from rubric.answers import fold
 from storage.base import ATTEMPTS, ChatState, Conflict, Person, Repository, Transaction, retrying
 from templates.formatting import VIETNAM
@@ -126,7 +127,7 @@ async def _dispatch(ctx: Ctx) -> list[Reply]:
     if event.kind is EventKind.CHOICE:
         parsed = tokens.split(event.payload)
         if parsed is None or parsed[0] != ctx.chat.nonce:
-            stale = Reply(t("error.stale_button"), notice=t("error.stale_notice"))
+            stale = Reply(t("error.stale_button"), notice=t("error.stale_notice"), stale=True)
             return [stale, await current(ctx).prompt(ctx)]
         return await current(ctx).on_choice(ctx, parsed[1])
     if event.kind is EventKind.FILE and event.file is not None:
@@ -154,18 +155,25 @@ async def text(ctx: Ctx, typed: str) -> list[Reply]:
             Reply(t("error.too_long", max=ctx.settings.max_text_chars)),
             await current(ctx).prompt(ctx),
         ]
-    typed = typed.strip()
-    if not typed:
+    if not typed:  # the adapters' way to show the current question (after a sticker…)
         return [await current(ctx).prompt(ctx)]
+    typed = typed.strip()
+    if not word_form(typed):  # an empty line, or only a full stop: say what is expected
+        return [prefixed(t("error.empty"), await current(ctx).prompt(ctx))]
     if typed.startswith("/"):
         return await command(ctx, typed[1:])
-    value = ctx.shown_value(typed)
-    if value is not None:
-        return await current(ctx).on_choice(ctx, value)
-    word = GLOBAL_WORDS.get(fold(typed))
-    if word is not None:
-        return await command(ctx, word)
+    if len(typed) <= WORD_CHARS:  # "Xong.", "ｘｏｎｇ", "1 " are the choice they name
+        for word in dict.fromkeys((typed, word_form(typed))):  # as typed, then tidied
+            value = ctx.shown_value(word)
+            if value is not None:
+                return await current(ctx).on_choice(ctx, value)
+            name = GLOBAL_WORDS.get(fold(word))
+            if name is not None:
+                return await command(ctx, name)
     return await current(ctx).on_text(ctx, typed)
+
+
+WORD_CHARS = 40  # longer text is never a choice or a command word
 
 
 # The commands a channel may list in its menu (Telegram's setMyCommands), in the order shown;
@@ -195,7 +203,13 @@ GLOBAL_WORDS = {
     "xem lai": "xemlai",
     "tiep tuc": "tieptuc",
     "tam dung": "tamdung",
+    "lenh": "lenh",
 }
+
+# Every command known to the engine: one not listed is "unknown", whoever types it.
+KNOWN_COMMANDS = frozenset(
+    {*COMMANDS, "start", "menu", "lenh", "taocaptren", "huymoi", "pheduyet", "tralai", "batnhac"}
+)
 
 
 async def command(ctx: Ctx, line: str) -> list[Reply]:
@@ -209,6 +223,11 @@ async def command(ctx: Ctx, line: str) -> list[Reply]:
         return [Reply(t("help")), await current(ctx).prompt(ctx)]
     if name == "taocaptren":  # administrators need no unit of their own
         return await create_supervising_unit(ctx, argument)
+    if name not in KNOWN_COMMANDS:
+        return [Reply(t("error.unknown_command", name=name[:30])), await current(ctx).prompt(ctx)]
+    if name == "lenh":  # the command words, listed under the question on request
+        ctx.chat.data["_hint"] = True
+        return [await current(ctx).prompt(ctx)]
     unit = await ctx.unit()
     if unit is None:
         return [Reply(t("error.no_unit")), await show(ctx, Mode.START)]
@@ -282,4 +301,7 @@ async def _assess(ctx: Ctx, argument: str) -> list[Reply]:
 
 
 async def _continue(ctx: Ctx) -> list[Reply]:
-    return await open_assessment(ctx, await working_year(ctx))
+    """Resume the unit's most recently touched unfinished assessment, of any year (the resume
+    screen offers the others); with none, the year being assessed now."""
+    open_ = await unfinished(ctx)
+    return await open_assessment(ctx, open_[0].year if open_ else await working_year(ctx))

@@ -76,7 +76,21 @@ class Reply:
     choices: tuple[Choice, ...] = ()
     files: tuple[OutgoingFile, ...] = ()
     replace_previous: bool = False  # edit the previous question message where the channel can
+    # With replace_previous: the text is added under the pressed message's own text (the
+    # question keeps its words with the answer chosen), rather than replacing it.
+    amend: bool = False
+    # A pressed button of a question no longer current: this reply says so, and the question
+    # after it is the current one again. A channel that can tell the current question is still
+    # the last message on screen may give the toast (`notice`) alone.
+    stale: bool = False
     notice: str | None = None  # a short toast for a pressed button (Telegram answerCallbackQuery)
+    # Whether a text channel lists the command words under the reply ("Lệnh: “quay lại” …"):
+    # shown where it helps (the first questions, after a wrong input, on request), not on every
+    # message of a phone's screen. The words are accepted whether listed or not.
+    show_commands: bool = True
+    # The reply asks for a text that may have several lines: the console then reads lines up to
+    # an empty line (one Enter does not end it).
+    multiline: bool = False
 
     @property
     def options(self) -> tuple[Choice, ...]:

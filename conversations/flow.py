@@ -6,8 +6,9 @@ importing a module. The engine hands it to every turn (`Ctx.flow`), so a screen 
 to another screen without importing it, and the modules form a one-way graph:
 
     modes, events <- context <- screen <- working <- results <- reporting
-    working, results <- questions <- level1, review, opening
-    reporting <- narratives;  reporting, roles, outbox <- approval <- submission
+    working, results <- questions <- level1, review, opening, part_notes
+    reporting <- narratives <- review, submission
+    reporting, roles, outbox <- approval <- submission
     roles <- invites <- onboarding;  roles, results <- overview
     opening, approval, overview <- menu;  every screen's module <- flow <- engine
 
@@ -17,9 +18,11 @@ Main paths (→ reads "moves to"):
     start → join → menu
     menu → prefill | resume | ask (open the year) · details · invite_role · approvals | approval
     resume → ask | review | confirm_restart → ask;  prefill → ask
-    ask → evidence → ask (next unanswered) … → [level1_decision →] confirm_submit
-    confirm_submit → narrative (each missing part III section) → confirm_submit → menu (submitted)
-    review → ask (edit a code) | confirm_submit;  status (read-only once submitted) → menu
+    ask → ask (next unanswered; evidence typed with the answer) … → [level1_decision →]
+        confirm_submit;  ask → evidence ("Thêm minh chứng") → ask;  ask → part_note → ask
+    confirm_submit → narrative (part III, section by section) → confirm_submit → menu (submitted)
+    review → ask (edit a code) | narrative (edit a section) | confirm_submit;
+    status, review (read-only once submitted) → menu
     approvals → approval → return_comment → menu;  approval → menu (approved)
     /doiten: rename_pick (a supervising unit's staff) → rename_name → menu
 """
@@ -47,6 +50,7 @@ from conversations.onboarding import (
     Start,
 )
 from conversations.opening import ConfirmRestart, Prefill, Resume
+from conversations.part_notes import PartNote
 from conversations.questions import Ask, Evidence
 from conversations.rename import RenameName, RenamePick
 from conversations.review import Review, Status
@@ -71,6 +75,7 @@ SCREENS: Mapping[Mode, Screen] = MappingProxyType(
         Mode.CONFIRM_RESTART: ConfirmRestart(),
         Mode.ASK: Ask(),
         Mode.EVIDENCE: Evidence(),
+        Mode.PART_NOTE: PartNote(),
         Mode.LEVEL1_DECISION: Level1Decision(),
         Mode.REVIEW: Review(),
         Mode.STATUS: Status(),

@@ -32,6 +32,7 @@ class Mode(StrEnum):
     # answering (conversations.questions), the mức độ 1 decision (conversations.level1)
     ASK = "ask"
     EVIDENCE = "evidence"
+    PART_NOTE = "part_note"  # conversations.part_notes
     LEVEL1_DECISION = "level1_decision"
     # reading the answers and the result (conversations.review)
     REVIEW = "review"

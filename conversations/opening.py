@@ -6,7 +6,7 @@ from conversations.context import Ctx, Option
 from conversations.events import Reply
 from conversations.modes import Mode
 from conversations.questionnaire import Questionnaire
-from conversations.questions import before, go_next
+from conversations.questions import before, go_next, prefixed
 from conversations.screen import Screen, show
 from conversations.working import (
     Working,
@@ -16,6 +16,7 @@ from conversations.working import (
     questionnaire,
     require,
     require_editable,
+    unfinished,
 )
 from rubric.answers import AnswerError, parse_answer
 from storage.base import EDITABLE, Assessment, Unit
@@ -49,8 +50,8 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
     if assessment.status not in EDITABLE:
         return [await show(ctx, Mode.STATUS)]
     answers = await answers_of(ctx, assessment, q)
-    if len(q.unanswered(answers)) == len(q):
-        return [intro, await show(ctx, Mode.ASK, code=q.codes[0])]
+    if len(q.unanswered(answers)) == len(q):  # the intro heads the first question: one message
+        return [prefixed(intro.text, await show(ctx, Mode.ASK, code=q.codes[0]))]
     return [await show(ctx, Mode.RESUME)]
 
 
@@ -139,8 +140,12 @@ class Resume(Screen):
                 t("resume.continue", k=k, n=len(q)) if code else t("resume.finish"), "o:continue"
             ),
             Option(t("resume.review"), "o:review"),
-            Option(t("resume.restart"), "o:restart"),
         ]
+        others = [a.year for a in await unfinished(ctx) if a.id != assessment.id]
+        options += [Option(t("resume.other_year", year=year), f"o:year:{year}") for year in others]
+        options.append(Option(t("resume.restart"), "o:restart"))
+        if others:
+            text += "\n" + t("resume.others", years=", ".join(map(str, others)))
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
@@ -151,6 +156,8 @@ class Resume(Screen):
             return [await show(ctx, Mode.REVIEW)]
         if value == "o:restart":
             return [await show(ctx, Mode.CONFIRM_RESTART)]
+        if value.startswith("o:year:") and value[7:].isdecimal():
+            return await open_assessment(ctx, int(value[7:]))
         return await super().on_choice(ctx, value)
 
 

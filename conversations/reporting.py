@@ -8,6 +8,7 @@ after the turn's commit, off the chat's turn):
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -41,13 +42,17 @@ async def report_data(
     answers = q.decode(records)
     result = (known or standing(work, answers, today)).result
     stored = await tx.narratives(assessment.id)
+    # The unit's own words are kept; a section whose draft the unit accepted (is_draft) is
+    # drafted again from the answers as they stand, so it never contradicts them, and is
+    # printed as accepted (not flagged as a draft).
     written = Narratives(
         **{
-            key: Narrative(text, draft)
+            key: Narrative(text)
             for key, (text, draft) in stored.items()
-            if key in SECTION_KEYS
+            if key in SECTION_KEYS and not draft
         }
     )
+    accepted = {key for key, (_, draft) in stored.items() if draft and key in SECTION_KEYS}
     submitter = await tx.get_person(assessment.submitted_by) if assessment.submitted_by else None
     narratives = draft_narratives(
         q.framework,
@@ -55,6 +60,14 @@ async def report_data(
         written,
         year=assessment.year,
         supervising_name=unit.supervising_name or "",
+    )
+    narratives = Narratives(
+        **{
+            key: replace(narratives.get(key), draft=False)
+            if key in accepted
+            else narratives.get(key)
+            for key in SECTION_KEYS
+        }
     )
     return ReportData(
         unit=unit,
@@ -67,6 +80,9 @@ async def report_data(
         submitted_at=assessment.submitted_at,
         level=result_level(result),
         scored=result,
+        part_notes={
+            code: note for code, note in (await tx.part_notes(assessment.id)).items() if note
+        },
     )
 
 

@@ -3,35 +3,64 @@ status of a submitted or approved assessment."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import date
+
 from conversations.context import Ctx, Option
 from conversations.events import Reply
 from conversations.modes import Mode
+from conversations.narratives import section_named
 from conversations.questions import before, go_next
 from conversations.results import describe, result_level, result_text, standing
 from conversations.screen import Screen, action, show
-from conversations.working import answers_of, require
+from conversations.working import Working, answers_of, require
+from rubric.answers import Answer
 from rubric.scoring import PointsResult
+from storage.base import EDITABLE, AnswerRecord
+from templates.report import SECTION_KEYS
 from templates.text import render, t
 
 
+def review_text(
+    loaded: Working, answers: Mapping[str, Answer], records: Mapping[str, AnswerRecord], today: date
+) -> str:
+    """Every answer with the running result (the review screen's body)."""
+    _, assessment, q = loaded
+    result = standing(loaded, answers, today).result
+    return render(
+        "review.j2",
+        q=q,
+        result=result,
+        answers=answers,
+        records=records,
+        describe=lambda code, answer: describe(q, code, answer, result_level(result)),
+        points=isinstance(result, PointsResult),
+        year=assessment.year,
+        missing=q.unanswered(answers),
+        editable=assessment.status in EDITABLE,
+    )
+
+
 class Review(Screen):
+    """Every answer and part III; a code or a section's name opens it to be changed. Once
+    submitted it is read-only, and says how to have it returned."""
+
     async def prompt(self, ctx: Ctx) -> Reply:
         loaded = await require(ctx)
         _, assessment, q = loaded
         records = await ctx.tx.answers(assessment.id)
         answers = q.decode(records)
-        result = standing(loaded, answers, ctx.today).result
-        text = render(
-            "review.j2",
-            q=q,
-            result=result,
-            answers=answers,
-            records=records,
-            describe=lambda code, answer: describe(q, code, answer, result_level(result)),
-            points=isinstance(result, PointsResult),
-            year=assessment.year,
-            missing=q.unanswered(answers),
-        )
+        text = review_text(loaded, answers, records, ctx.today)
+        if assessment.status not in EDITABLE:
+            text += "\n\n" + t("review.read_only", status=t(f"status.{assessment.status}"))
+            return ctx.prompt(text, [Option(t("status.menu"), "o:menu")])
+        stored = await ctx.tx.narratives(assessment.id)
+        own = [key for key, (_, draft) in stored.items() if not draft]
+        sections = [
+            t("review.section", n=n, section=t(f"report.section.{key}"), own=key in own)
+            for n, key in enumerate(SECTION_KEYS, 1)
+        ]
+        text += "\n\n" + t("review.part_three", sections=sections)
         options = [Option(t("review.continue"), "o:continue")]
         if not q.unanswered(answers):
             options.append(Option(t("review.finish"), "o:finish"))
@@ -44,16 +73,23 @@ class Review(Screen):
             return await go_next(ctx, before(loaded.q, loaded.assessment.cursor))
         if value == "o:finish":
             return [await show(ctx, Mode.CONFIRM_SUBMIT)]
+        if value == "o:menu":
+            return [await show(ctx, Mode.MENU)]
         if value == "a:pause":
             return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         loaded = await require(ctx)
+        if loaded.assessment.status not in EDITABLE:
+            return [Reply(t("status.locked")), await self.prompt(ctx)]
         typed = text.strip()
         for prefix in ("sửa ", "sua "):
             if typed.casefold().startswith(prefix):
                 typed = typed[len(prefix) :]
+        section = section_named(typed)
+        if section is not None:
+            return [await show(ctx, Mode.NARRATIVE, section=section, then="review")]
         code = loaded.q.resolve_code(typed)
         if code is None:
             return [

@@ -8,33 +8,38 @@ from conversations.context import Ctx, Option
 from conversations.events import Choice, Reply
 from conversations.jobs import Recipient, queue_report
 from conversations.modes import Mode
+from conversations.narratives import figures, section_named
 from conversations.outbox import command_choice
 from conversations.reporting import report_data
 from conversations.results import needs_decision, result_text, standing
+from conversations.review import review_text
 from conversations.screen import Screen, show
-from conversations.working import answers_of, require
+from conversations.working import Working, answers_of, require, require_editable
 from storage.base import EDITABLE
 from templates.report import SECTION_KEYS, summary_text
 from templates.text import t
 
 
 class ConfirmSubmit(Screen):
+    """The result, what part III will say, and the question to submit."""
+
     async def prompt(self, ctx: Ctx) -> Reply:
         loaded = await require(ctx)
         _, assessment, q = loaded
+        if assessment.status not in EDITABLE:  # submitted meanwhile (by a colleague)
+            return await show(ctx, Mode.STATUS)
         answers = await answers_of(ctx, assessment, q)
         if q.unanswered(answers):
             return await show(ctx, Mode.REVIEW)
         if needs_decision(q, loaded.unit, answers, ctx.today):
             return await show(ctx, Mode.LEVEL1_DECISION, then="result")
-        stored = await ctx.tx.narratives(assessment.id)
-        missing = [key for key in SECTION_KEYS if key not in stored]
-        if missing:
-            return await show(ctx, Mode.NARRATIVE, section=missing[0])
-        text = result_text(q, assessment, standing(loaded, answers, ctx.today))
+        scored = standing(loaded, answers, ctx.today)
+        text = result_text(q, assessment, scored)
+        text += "\n\n" + await part_three(ctx, loaded, text)
         text += "\n\n" + t("submit.ask")
         options = [
             Option(t("submit.yes"), "o:submit"),
+            Option(t("submit.part_three"), "o:narratives"),
             Option(t("submit.review"), "o:review"),
             Option(t("submit.later"), "o:later"),
         ]
@@ -43,11 +48,41 @@ class ConfirmSubmit(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "o:review":
             return [await show(ctx, Mode.REVIEW)]
+        if value == "o:narratives":
+            first = SECTION_KEYS[0]
+            return [await show(ctx, Mode.NARRATIVE, section=first, then="submit", walk=True)]
         if value == "o:later":
             return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
         if value == "o:submit":
             return await submit(ctx)
         return await super().on_choice(ctx, value)
+
+    async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
+        section = section_named(text)
+        if section is not None:
+            await require_editable(ctx)
+            return [await show(ctx, Mode.NARRATIVE, section=section, then="submit")]
+        return await super().on_text(ctx, text)
+
+
+async def part_three(ctx: Ctx, loaded: Working, shown: str) -> str:
+    """Part III in one line per section (whose words, and how to change them), and a warning
+    for each figure the unit's own text quotes that the answers no longer give."""
+    _, assessment, q = loaded
+    stored = await ctx.tx.narratives(assessment.id)
+    records = await ctx.tx.answers(assessment.id)
+    answers = q.decode(records)
+    current = figures(shown) | figures(review_text(loaded, answers, records, ctx.today))
+    lines = []
+    for key in SECTION_KEYS:
+        text, draft = stored.get(key, ("", True))
+        own = key in stored and not draft
+        name = t(f"report.section.{key}")
+        lines.append(t("submit.section_own" if own else "submit.section_draft", section=name))
+        stale = sorted(figures(text) - current) if own else []
+        if stale:
+            lines.append(t("submit.stale_figures", section=name, figures=", ".join(stale)))
+    return t("submit.part_three_text", lines=lines)
 
 
 async def submit(ctx: Ctx) -> list[Reply]:
@@ -66,6 +101,10 @@ async def submit(ctx: Ctx) -> list[Reply]:
         return [await show(ctx, Mode.STATUS)]
     scored = standing(loaded, answers, ctx.today)
     level = scored.submitted_level
+    stored = await ctx.tx.narratives(assessment.id)
+    for key in SECTION_KEYS:  # submitting with a draft accepts it (it follows the answers)
+        if key not in stored:
+            await ctx.tx.put_narrative(assessment.id, key, "", True, ctx.person.id)
     await ctx.tx.record_submission(assessment.id, ctx.person.id, ctx.today, level)
     await ctx.tx.log(
         "assessment.submitted",

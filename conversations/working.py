@@ -86,11 +86,47 @@ async def answers_of(ctx: Ctx, assessment: Assessment, q: Questionnaire) -> dict
 
 
 async def working_year(ctx: Ctx) -> int:
-    """The year this chat works on: its open (editable) assessment's, else the default year."""
+    """The year this chat works on: its open (editable) assessment's, else the unit's most
+    recently touched unfinished one (of any year: a colleague resumes 2023 in 2026), else the
+    default year."""
     assessment = await ctx.assessment()
     if assessment is not None and assessment.status in EDITABLE:
         return assessment.year
-    return default_year(ctx.today)
+    open_ = await unfinished(ctx)
+    return open_[0].year if open_ else default_year(ctx.today)
+
+
+def _touched(assessment: Assessment) -> tuple[float, int]:
+    moment = assessment.updated_at or assessment.created_at
+    return (moment.timestamp() if moment is not None else 0.0, assessment.id)
+
+
+async def unfinished(ctx: Ctx) -> list[Assessment]:
+    """The unit's assessments still in work (draft or returned), of every year, the most
+    recently touched first."""
+    if ctx.chat.unit_id is None:
+        return []
+    unit = [ctx.chat.unit_id]
+    found = [a for status in EDITABLE for a in await ctx.tx.assessments_with_status(unit, status)]
+    return sorted(found, key=_touched, reverse=True)
+
+
+SUBMITTED = ("submitted", "approved", "returned")
+
+
+async def latest_submission(ctx: Ctx) -> Assessment | None:
+    """The unit's most recently submitted assessment, whatever became of it since (waiting for
+    the leader, approved, or returned to be corrected)."""
+    if ctx.chat.unit_id is None:
+        return None
+    unit = [ctx.chat.unit_id]
+    found = [
+        a
+        for status in SUBMITTED
+        for a in await ctx.tx.assessments_with_status(unit, status)
+        if a.submitted_at is not None
+    ]
+    return max(found, key=lambda a: (a.submitted_at, a.id), default=None)
 
 
 async def in_progress(ctx: Ctx) -> bool:

@@ -419,7 +419,24 @@ class Transaction(Protocol):
 
     async def put_narrative(
         self, assessment_id: int, section: str, text: str, is_draft: bool, person_id: int | None
-    ) -> None: ...
+    ) -> None:
+        """`is_draft` true: the unit chose the assistant's draft, which the report drafts again
+        from the answers whenever it is read; false: the unit's own words, kept as written."""
+
+    async def part_notes(self, assessment_id: int) -> dict[str, str]:
+        """Chỉ tiêu code -> the note on its total ("20 cán bộ, công chức"); "" when the unit
+        was asked and wanted no note (migration 0005)."""
+
+    async def put_part_note(
+        self, assessment_id: int, code: str, note: str, person_id: int | None
+    ) -> None:
+        """Keep the note on `code`'s total (an editable assessment only, like an answer)."""
+
+    async def live_keyboard(self, channel: str, chat_id: str) -> int | None:
+        """The channel's id of the chat's message whose buttons are live (migration 0005)."""
+
+    async def set_live_keyboard(self, channel: str, chat_id: str, message_id: int | None) -> None:
+        """Remember (None: forget) the chat's message whose buttons are live."""
 
     async def log(
         self,

@@ -775,7 +775,7 @@ class SqliteTransaction:
 
     async def clear_answers(self, assessment_id: int) -> None:
         await self._editable(assessment_id)
-        for table in ("answers", "attachments", "narratives"):
+        for table in ("answers", "attachments", "narratives", "part_notes"):
             await self._run(f"DELETE FROM {table} WHERE assessment_id = ?", (assessment_id,))
 
     # --- outbox and reminders --------------------------------------------------------------
@@ -966,6 +966,47 @@ class SqliteTransaction:
             " DO UPDATE SET text = excluded.text, is_draft = excluded.is_draft,"
             " updated_by = excluded.updated_by, updated_at = excluded.updated_at",
             (assessment_id, section, text, int(is_draft), person_id, now()),
+        )
+
+    async def part_notes(self, assessment_id: int) -> dict[str, str]:
+        rows = await self._all(
+            "SELECT code, note FROM part_notes WHERE assessment_id = ? ORDER BY code",
+            (assessment_id,),
+        )
+        return {row["code"]: row["note"] for row in rows}
+
+    async def put_part_note(
+        self, assessment_id: int, code: str, note: str, person_id: int | None
+    ) -> None:
+        await self._editable(assessment_id)
+        await self._run(
+            "INSERT INTO part_notes (assessment_id, code, note, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
+            " note = excluded.note, updated_by = excluded.updated_by,"
+            " updated_at = excluded.updated_at",
+            (assessment_id, code, note, person_id, now()),
+        )
+
+    # --- channels' own marks ----------------------------------------------------------------
+
+    async def live_keyboard(self, channel: str, chat_id: str) -> int | None:
+        row = await self._one(
+            "SELECT message_id FROM live_keyboards WHERE channel = ? AND chat_id = ?",
+            (channel, chat_id),
+        )
+        return None if row is None else int(row["message_id"])
+
+    async def set_live_keyboard(self, channel: str, chat_id: str, message_id: int | None) -> None:
+        if message_id is None:
+            await self._run(
+                "DELETE FROM live_keyboards WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+            )
+            return
+        await self._run(
+            "INSERT INTO live_keyboards (channel, chat_id, message_id, updated_at)"
+            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+            " message_id = excluded.message_id, updated_at = excluded.updated_at",
+            (channel, chat_id, message_id, now()),
         )
 
     # --- the event log ----------------------------------------------------------------------

@@ -117,6 +117,9 @@ class ReportData:
     issued: date | None = None  # the date line; None leaves day and month for the clerk
     level: int = 1  # the mức độ the unit asks recognition at (recognition frameworks)
     scored: Result | None = None  # the result as the caller already computed it from `answers`
+    # chỉ tiêu code -> the group its total counts, as the unit named it ("cán bộ, công chức"),
+    # when the total is only a part of the members (conversations.part_notes); for the table.
+    part_notes: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def kind(self) -> Kind:

@@ -83,12 +83,10 @@ async def answer_and_submit(user: ChatUser, evidence: str | None) -> None:
     for _ in SEED_002:
         text = user.question.text
         code = next(c for c in SEED_002 if f"\n{c}. " in text or f"Nội dung {c}:" in text)
-        await user.say(str(SEED_002[code]))
-        if evidence is not None:
-            await user.say(f"{evidence}{code}: Kế hoạch số {code}/KH")
-        await user.say("xong")
-    while "Dùng bản nháp này" in [c.label for c in user.question.choices]:
-        await user.press("Dùng bản nháp này")
+        if evidence is not None:  # the evidence in the same message, after the answer
+            await user.say(f"{SEED_002[code]} - {evidence}{code}: Kế hoạch số {code}/KH")
+        else:
+            await user.say(str(SEED_002[code]))
     assert "đã nộp kết quả" in await user.press("Nộp kết quả")
 
 

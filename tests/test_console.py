@@ -21,7 +21,8 @@ def console(db: Path, user: str, lines: list[str]) -> subprocess.CompletedProces
 
 
 def answers(scores: list[int]) -> list[str]:
-    return [line for score in scores for line in (str(score), "xong")]
+    """One line per answer: the next question comes at once."""
+    return [str(score) for score in scores]
 
 
 def test_quit_midway_then_resume_and_finish(tmp_path: Path) -> None:
@@ -38,8 +39,7 @@ def test_quit_midway_then_resume_and_finish(tmp_path: Path) -> None:
     assert "Đã lưu 3a1: 3/3 điểm" in first.stdout
     assert "9/17" in first.stdout  # the question it stopped at
 
-    narratives = ["1", "1", "1", "1"]  # accept the four drafted sections of part III
-    second = console(db, "lan", ["1", *answers(SEED_002[8:]), *narratives, "1"])
+    second = console(db, "lan", ["1", *answers(SEED_002[8:]), "1"])  # "1": Nộp kết quả
     assert second.returncode == 0, second.stderr
     assert "Đơn vị đang đánh giá dở năm 2023: đã trả lời 8/17 câu." in second.stdout
     assert "Tiếp tục tại câu 9/17" in second.stdout
@@ -58,3 +58,28 @@ def test_end_of_input_right_away_leaves_a_usable_database(tmp_path: Path) -> Non
     assert run.returncode == 0, run.stderr
     assert "Đăng ký đơn vị mới" in run.stdout
     assert db.exists()
+
+
+def test_a_text_of_several_lines_ends_on_an_empty_line(tmp_path: Path) -> None:
+    """Part III's text may have several lines: one Enter does not end it, an empty line does;
+    a number alone still picks a choice at once."""
+    db = tmp_path / "unit.sqlite3"
+    register = ["1", "Phòng Nội vụ huyện Tân Biên", "1", "1", "2"]
+    part_three = ["2", "2", "2", "2"]  # "Xem, sửa phần III", keep the first three sections
+    text = ["Tiếp tục duy trì học tập.", "Mở thêm lớp tin học cho công chức.", ""]
+    run = console(db, "lan", [*register, "/danhgia 2023", *answers(SEED_002), *part_three, *text])
+    assert run.returncode == 0, run.stderr
+    assert "gõ xong thì nhấn Enter thêm một lần ở dòng trống" in run.stdout
+    assert "Đã lưu phần “Phương hướng năm sau”" in run.stdout
+    assert "không được lưu làm nội dung báo cáo" not in run.stdout
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        [(stored,)] = conn.execute("SELECT text FROM narratives WHERE section = 'phuong_huong'")
+    assert stored == "Tiếp tục duy trì học tập.\nMở thêm lớp tin học cho công chức."
+
+
+def test_an_empty_line_gets_a_short_hint(tmp_path: Path) -> None:
+    run = console(tmp_path / "unit.sqlite3", "lan", ["", "   "])
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("Tin nhắn trống") == 2

@@ -47,7 +47,6 @@ async def answer_all(user: ChatUser, answers: Mapping[str, object]) -> None:
             return
         await user.say(str(answers[code]))
         assert "Đã lưu" in user.text, user.text
-        await user.say("xong")
 
 
 async def test_full_tt22_assessment_gives_computed_total(engine: Engine) -> None:
@@ -61,13 +60,16 @@ async def test_full_tt22_assessment_gives_computed_total(engine: Engine) -> None
     assert "Tổng điểm: 93/100" in lan.text
     assert "Xếp loại: Tốt" in lan.text
     assert "Tiêu chí 3. Đánh giá hiệu quả, tác động của xây dựng Đơn vị học tập: 33/40" in lan.text
-    assert "Ưu điểm" in lan.question.text  # section III drafted from the answers
+    assert "Ưu điểm: bản nháp của trợ lý" in lan.question.text  # section III drafted
+    await lan.press("Xem, sửa phần III")
+    assert "Ưu điểm" in lan.question.text
     await lan.press("Dùng bản nháp này")
     assert "Tồn tại, hạn chế" in lan.question.text and "3b" in lan.question.text
     await lan.say("Kinh phí đào tạo, bồi dưỡng còn hạn hẹp.")
     await lan.press("Dùng bản nháp này")
     await lan.press("Dùng bản nháp này")
     assert "Tổng điểm: 93/100" in lan.question.text
+    assert "Tồn tại, hạn chế: đơn vị tự viết" in lan.question.text
     text = await lan.press("Nộp kết quả")
     assert "đã nộp kết quả đánh giá năm 2023" in text
     assert "93/100" in text
@@ -105,7 +107,6 @@ async def test_full_tt24_assessment_by_counts(engine: Engine) -> None:
             assert "31/32 = 96,9% (đạt, yêu cầu tối thiểu 90%)" in lan.text
         if code == "2.5":
             assert "28/32 = 87,5% (không đạt" in lan.text
-        await lan.say("bỏ qua")
     assert "2.5 không đạt" in lan.text
     assert "cần thêm 1 thành viên đạt" in lan.text
     assert "Chưa đủ điều kiện công nhận: không đạt 2.5" in lan.text
@@ -128,7 +129,6 @@ async def test_bad_input_changes_nothing_and_repeats_the_question(engine: Engine
     await lan.command("danhgia 2024")
     for _ in range(5):
         await lan.say("có")
-        await lan.say("xong")
     for bad, expected in [
         ("33/32", "số người đạt (33) không thể lớn hơn tổng số (32)"),
         ("90%", "không nhập tỷ lệ phần trăm"),
@@ -149,7 +149,6 @@ async def test_stale_button_gets_moved_on_and_changes_nothing(engine: Engine) ->
     await lan.press("Bắt đầu đánh giá")
     old_seven = lan.choice("7")
     await lan.say("10")
-    await lan.say("xong")
     assert "2/17" in lan.question.text
     await lan.press_token(old_seven.token)
     replies = lan.replies
@@ -177,6 +176,7 @@ async def test_redelivered_event_is_not_applied_twice(engine: Engine) -> None:
     await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
     await lan.press("Bắt đầu đánh giá")
     await lan.say("9")
+    await lan.say("minh chứng")  # "Thêm minh chứng": for 1a, just answered
     await lan.say("Kế hoạch số 1/KH")
     assert await lan.redeliver() == []
     await lan.say("xong")
@@ -196,7 +196,6 @@ async def test_resume_after_restart_and_two_people_in_turn(db_path: Path) -> Non
     await lan.press("Bắt đầu đánh giá")
     for score in ("10", "9", "8"):
         await lan.say(score)
-        await lan.say("xong")
     await repository.close()  # the process stops mid-way
 
     repository = await SqliteRepository.open(db_path)
@@ -211,7 +210,6 @@ async def test_resume_after_restart_and_two_people_in_turn(db_path: Path) -> Non
     text = await hung.press("Tiếp tục tại câu 4/17")
     assert "4/17" in text and "2a." in text
     await hung.say("10")
-    await hung.say("xong")
 
     lan = ChatUser(engine, "lan", "Lan")
     text = await lan.command("start")
@@ -229,7 +227,6 @@ async def test_navigation_back_skip_review_edit_pause(engine: Engine) -> None:
     await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
     await lan.press("Bắt đầu đánh giá")
     await lan.say("10")
-    await lan.say("xong")
     text = await lan.say("quay lại")
     assert "1/17" in text and "Câu trả lời hiện tại: 10/10 điểm" in text
     text = await lan.press("⏭ Bỏ qua")
@@ -241,7 +238,6 @@ async def test_navigation_back_skip_review_edit_pause(engine: Engine) -> None:
     text = await lan.say("1b")
     assert "2/17" in text and "1b." in text
     await lan.say("6")
-    await lan.say("xong")
     text = await lan.say("tạm dừng")
     assert "Đã lưu toàn bộ" in text
     text = await lan.command("tieptuc")
@@ -293,7 +289,8 @@ async def test_evidence_file_is_size_checked_and_kept(engine: Engine) -> None:
     assert "Tệp quá lớn" in text
     photo = IncomingFile("photo", "file-1", None, "image/jpeg", 120_000, caption="Ảnh kế hoạch")
     text = await lan.send_file(photo)
-    assert "Đã lưu tệp" in text
+    assert "Đã lưu “ảnh” làm minh chứng cho 1a (câu vừa trả lời)" in text
+    assert "2/17" in lan.question.text  # the next question stays on screen
     async with engine.repository.transaction() as tx:
         files = await tx.attachments(1)
         answers = await tx.answers(1)
@@ -349,19 +346,25 @@ async def test_stranger_cannot_join_with_a_wrong_code(engine: Engine) -> None:
     assert "Bạn chưa thuộc đơn vị nào" in text
 
 
-async def test_a_number_typed_at_the_evidence_step_is_not_saved_as_evidence(
-    engine: Engine,
-) -> None:
+async def test_the_evidence_step_never_swallows_the_next_answer(engine: Engine) -> None:
     lan = ChatUser(engine, "lan")
     await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
     await lan.press("Bắt đầu đánh giá")
-    await lan.say("10")
-    text = await lan.say("8")
-    assert "một con số không được lưu làm minh chứng" in text
-    await lan.say("xong")
-    assert "2/17" in lan.question.text
+    await lan.say("10")  # 1a
+    await lan.press("📎 Thêm minh chứng")
+    assert "Minh chứng cho 1a" in lan.text
+    text = await lan.say("8")  # meant for 1b: answered there, not kept as evidence
+    assert "Đã lưu 1b: 8/10 điểm" in text
+    assert "3/17" in lan.question.text
+    for done in ("Xong.", "xong\u200b", "ｘｏｎｇ", " XONG "):
+        await lan.say("minh chứng")
+        assert "Minh chứng cho 1b" in lan.text
+        await lan.say(done)
+        assert "3/17" in lan.question.text, done
     async with engine.repository.transaction() as tx:
-        assert (await tx.answers(1))["1a"].evidence == ""
+        answers = await tx.answers(1)
+    assert answers["1a"].evidence == "" and answers["1b"].evidence == ""
+    assert answers["1b"].value == "8"
 
 
 async def test_cancel_leaves_registration_and_details_without_saving(engine: Engine) -> None:

@@ -103,7 +103,8 @@ async def test_no_level1_decision_is_remembered_and_not_asked_again(
     assert (unit.level1_decision_number, unit.level1_decision_date) == ("", None)
     await lan.command("xemlai")
     await lan.press("Xem kết quả và nộp")
-    assert "quyết định công nhận" not in lan.text
+    assert "Chưa được công nhận mức độ 1" not in [c.label for c in lan.question.choices]
+    assert "Xác nhận nộp kết quả?" in lan.question.text  # not asked again: straight to submit
 
 
 async def test_a_unit_short_of_level2_is_told_the_gap_in_people(
@@ -165,9 +166,8 @@ async def test_a_new_year_starts_from_last_years_answers(
     lan = ChatUser(make_engine(date(2025, 6, 1)), "lan")
     await register_unit(lan, "Phòng Tư pháp huyện Sa Thầy", CO_QUAN)
     await lan.command("danhgia 2024")
-    await lan.press("Có")
-    await lan.say("Kế hoạch số 12/KH-PTP ngày 10/01/2024")
-    await lan.say("xong")
+    text = await lan.say("có - Kế hoạch số 12/KH-PTP ngày 10/01/2024")  # evidence with the answer
+    assert "Đã lưu 1.1: Có (đạt), kèm minh chứng" in text
     text = await lan.command("danhgia 2025")
     assert "Bắt đầu từ các câu trả lời năm 2024" in text
     text = await lan.press("Dùng câu trả lời năm trước")

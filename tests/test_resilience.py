@@ -133,13 +133,12 @@ async def test_every_kind_of_update_redelivered_is_applied_once(
     minh = ChatUser(engine, "minh", "Minh")
     await minh.command(f"start {code.group(1)}")
     await lan.command("danhgia")
-    await twice(lan.say("9"))
-    await twice(lan.say("Kế hoạch số 12/KH-UBND"))
+    await twice(lan.say("9 - Kế hoạch số 12/KH-UBND"))  # the evidence with the answer
     photo = IncomingFile("photo", "file-1", None, "image/jpeg", 120_000, caption="Ảnh hội nghị")
-    await twice(lan.send_file(photo))
-    await lan.say("xong")
+    await twice(lan.send_file(photo))  # for 1a, the question just answered
     rest = {code: score for code, score in SEED_002.items() if code != "1a"}
     await answer_all(lan, rest)
+    await twice(lan.press("Xem, sửa phần III"))
     while "Dùng bản nháp này" in [c.label for c in lan.question.choices]:
         await twice(lan.press("Dùng bản nháp này"))
     await twice(lan.press("Nộp kết quả"))
@@ -205,6 +204,7 @@ async def test_a_redelivery_racing_its_original_is_applied_once(
     [lan] = await unit_with(engine, "Lan")
     await lan.command("danhgia")
     await lan.say("8")
+    await lan.press("📎 Thêm minh chứng")
     sender = Sender("lan", "Lan")
     for n, paragraph in enumerate(("Nghị quyết số 05/NQ-ĐU", "Kế hoạch số 7/KH")):
         event = Event("test", "lan", sender, EventKind.TEXT, paragraph, update_id=f"race-{n}")
@@ -228,10 +228,8 @@ async def test_old_buttons_pressed_out_of_order_are_stale_and_change_nothing(
         assert code_of(lan.question.text) == code
         old[f"{code}: 0"] = lan.choice("0").token
         old[f"{code}: skip"] = lan.choice("⏭").token
+        old[f"{code}: evidence"] = lan.choice("📎").token
         await lan.press(str(SEED_002[code]))
-        old[f"{code} evidence: back"] = lan.choice("◀").token
-        old[f"{code} evidence: done"] = lan.choice("✔").token
-        await lan.press("✔ Xong")
     await lan.command("tieptuc")
     old["resume: restart"] = lan.choice("Làm lại từ đầu").token
     await lan.press("Làm lại từ đầu")
@@ -293,6 +291,8 @@ async def test_two_staff_answer_the_same_indicator_at_once(engine: Engine, db_pa
     assert sorted(logged) == ["7", "9"]
     assert answers(db_path)["1a"][0] == logged[-1]  # the answer committed last is kept
     # Both add evidence to 1a at once: both paragraphs are kept, once each.
+    await lan.say("minh chứng")
+    await hung.say("minh chứng")
     await asyncio.gather(lan.say("Kế hoạch số 1/KH"), hung.say("Quyết định số 2/QĐ"))
     evidence = answers(db_path)["1a"][1].split("\n\n")
     assert sorted(evidence) == ["Kế hoạch số 1/KH", "Quyết định số 2/QĐ"]
@@ -430,7 +430,7 @@ async def test_screens_left_open_cannot_change_a_submitted_report(
     stale_score = hung.choice("3").token
     await tuan.press("Xem lại các câu trả lời")
     await tuan.say("1c")
-    await tuan.say("9")  # Tuấn changes 1c and is at its evidence step, Vy at 1a's
+    await tuan.say("9")  # Tuấn changes 1c and is at the submit screen, Vy too
     await vy.press("Xem lại các câu trả lời")
     await vy.say("1a")
     await vy.say("10")
@@ -474,6 +474,7 @@ async def test_telegram_updates_delivered_twice_are_answered_once(tmp_path: Path
             await register_on_telegram(Harness(api, app, engine), lan, UNIT)
             await twice(lan.press("Bắt đầu đánh giá năm 2023"))
             assert (await twice(lan.press("8"))).count("✅ Đã lưu 1a: 8/10 điểm.") == 1
+            await twice(lan.press("📎 Thêm minh chứng"))
             assert (await twice(lan.text("Kế hoạch số 3/KH"))).count("Đã ghi minh chứng") == 1
             shown = await twice(lan.photo(size=100_000, caption="Ảnh hội nghị"))
             assert shown.count("Đã lưu tệp") == 1

@@ -40,6 +40,7 @@ from bot.telegram_adapter import (
     dedup_key,
     download_attachment,
     running,
+    store_keyboards,
 )
 from bot.telegram_render import MESSAGE_LIMIT, messages
 from bot.telegram_request import RetryingRequest
@@ -124,15 +125,17 @@ async def test_full_assessment_by_buttons_ends_with_the_report_document(tg: Harn
         code = question_code(question["text"], SEED_002)
         assert code is not None, question["text"]
         assert len(lan.keyboards()) == 1  # only the live question has buttons
+        asked = question["text"]
         await tg.send(lan.press(str(SEED_002[code]), question))
-        # The pressed question became its confirmation, edited in place, buttons gone.
-        assert question["text"].startswith(f"✅ Đã lưu {code}: ")
+        # The pressed question keeps its text, with the answer chosen; its buttons are gone,
+        # and the next question comes at once (no evidence step to finish).
+        assert question["text"].startswith(asked)
+        assert question["text"].endswith(f"✅ Đã lưu {code}: {SEED_002[code]}/10 điểm.") or (
+            f"✅ Đã lưu {code}: " in question["text"]
+        )
         assert "reply_markup" not in question
-        assert "Minh chứng cho" in lan.keyboard_message()["text"]
-        await tg.send(lan.press("✔ Xong"))
-    assert "Tổng điểm: 93/100" in lan.last_texts(6)
-    while "Dùng bản nháp này" in lan.buttons():  # the drafted parts of section III
-        await tg.send(lan.press("Dùng bản nháp này"))
+        assert "Minh chứng cho" not in lan.keyboard_message()["text"]
+    assert "Tổng điểm: 93/100" in lan.last_texts(2)
     await tg.send(lan.press("Nộp kết quả"))
     assert "đang được soạn" in lan.last_texts(3)
     await run_jobs(tg.engine)  # the .docx is rendered after the turn, then sent
@@ -155,7 +158,7 @@ async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(
     assert "1.1" in first
     await tg.send(lan.press("Có"))
     await tg.send(lan.photo(size=350_000, caption="Kế hoạch số 12/KH-PGDĐT"))
-    assert "Đã lưu tệp “photo”" in lan.last_texts(2)
+    assert "Đã lưu “ảnh” làm minh chứng cho 1.1 (câu vừa trả lời)" in lan.last_texts(1)
     await tg.send(lan.photo(size=25 * 1024 * 1024))
     assert "Tệp quá lớn (tối đa 20 MB)" in lan.last_texts(2)
     async with tg.engine.repository.transaction() as tx:
@@ -171,10 +174,8 @@ async def test_counts_are_typed_and_a_photo_is_kept_as_evidence(
     tg.api.files["photo350000"] = b"\xff\xd8jpeg bytes"
     saved = await download_attachment(tg.app, "photo350000", tmp_path / "annex.jpg")
     assert saved.read_bytes() == b"\xff\xd8jpeg bytes"
-    await tg.send(lan.text("xong"))
     while "Đơn vị đạt chỉ tiêu này không?" in lan.keyboard_message()["text"]:
         await tg.send(lan.press("Có"))
-        await tg.send(lan.press("✔ Xong"))
     assert "Nhập số thành viên đạt trên tổng số" in lan.keyboard_message()["text"]
     await tg.send(lan.text("31/32"))
     assert "31/32" in lan.last_texts(2) and "96,9%" in lan.last_texts(2)
@@ -299,6 +300,7 @@ async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path:
                     lambda: lan.press("Để sau"),
                     lambda: lan.press("Bắt đầu đánh giá năm 2023"),
                     lambda: lan.press("9"),
+                    lambda: lan.press("📎 Thêm minh chứng"),
                     lambda: lan.text("Nghị quyết số 05/NQ-ĐU"),
                 ):
                     seen = len(api.calls)
@@ -479,7 +481,8 @@ async def test_a_server_that_cannot_edit_still_gets_every_reply(tg: Harness) -> 
     tg.api.fail("editMessageReplyMarkup", 404, times=5)
     await tg.send(lan.press("8"))
     assert "✅ Đã lưu 1a: 8" in lan.last_texts(2)  # sent anew instead of edited
-    assert "Minh chứng cho 1a" in lan.last_texts(1)
+    assert "2/17" in lan.last_texts(1)
+    assert lan.last_texts(3).count("1/17 ·") == 1  # the question is not sent again
 
 
 async def test_a_button_without_its_message_is_still_answered(tg: Harness) -> None:
@@ -515,8 +518,10 @@ async def test_a_redelivered_update_is_ignored_but_a_new_server_reusing_its_id_i
     assert all("text" not in params for _, params in tg.api.calls[calls:])
     other = lan.press_data(press["callback_query"]["data"], press["callback_query"]["message"])
     other["update_id"] = press["update_id"]  # the button pressed again, under a reused update id
+    calls = len(tg.api.calls)
     await tg.send(other)
-    assert "nút cũ không còn dùng được" in lan.last_texts(2)  # a new press: answered as stale
+    toasts = [p.get("text") for m, p in tg.api.calls[calls:] if m == "answerCallbackQuery"]
+    assert toasts == ["Câu hỏi này đã chuyển sang câu khác."]  # a new press: answered as stale
 
 
 def test_the_dedup_key_is_telegrams_identity_of_the_content() -> None:
@@ -553,9 +558,6 @@ async def test_the_leader_approves_on_telegram_from_the_outbox(tg: Harness) -> N
         code_asked = question_code(lan.keyboard_message()["text"], SEED_002)
         assert code_asked is not None
         await tg.send(lan.press(str(SEED_002[code_asked])))
-        await tg.send(lan.press("✔ Xong"))
-    while "Dùng bản nháp này" in lan.buttons():
-        await tg.send(lan.press("Dùng bản nháp này"))
     await tg.send(lan.press("Nộp kết quả"))
     assert "Đã gửi lãnh đạo đơn vị để duyệt: Minh" in lan.last_texts(3)
     await run_jobs(tg.engine)
@@ -623,3 +625,80 @@ async def test_a_token_revoked_while_polling_is_one_clear_line_and_exit_2(
     assert process.returncode == 2
     assert "Telegram từ chối mã bot" in stderr.decode()
     assert TOKEN not in stderr.decode() + stdout.decode()
+
+
+async def test_a_full_tt22_assessment_takes_at_most_20_taps(tg: Harness) -> None:
+    lan = PhoneUser(tg.api, 530, "Lan")
+    await register(tg, lan)
+    sent_before, taps = len(lan.screen), 0
+
+    async def tap(label: str) -> None:
+        nonlocal taps
+        taps += 1
+        await tg.send(lan.press(label))
+
+    await tap("Bắt đầu đánh giá năm 2023")
+    for _ in SEED_002:
+        code = question_code(lan.keyboard_message()["text"], SEED_002)
+        assert code is not None
+        await tap(str(SEED_002[code]))
+    await tap("Nộp kết quả")
+    assert "đã nộp kết quả đánh giá năm 2023" in lan.last_texts(3)
+    sent = len(lan.screen) - sent_before
+    print(f"\nTelegram, a TT 22 assessment without evidence: {taps} taps, {sent} bot messages")
+    assert taps <= 20, taps
+
+
+async def test_a_stale_press_under_the_current_question_gets_the_toast_alone(
+    tg: Harness,
+) -> None:
+    lan = PhoneUser(tg.api, 531, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    first = lan.keyboard_message()
+    old = lan.press("7", dict(first))
+    await tg.send(lan.press("8", first))
+    shown = len(lan.screen)
+    mark = len(tg.api.calls)
+    await tg.send(old)
+    toasts = [p for m, p in tg.api.calls[mark:] if m == "answerCallbackQuery"]
+    assert toasts[0]["text"] == "Câu hỏi này đã chuyển sang câu khác."
+    assert len(lan.screen) == shown  # no chat message, no question sent again
+    assert [m for m, _ in tg.api.calls[mark:] if m == "sendMessage"] == []
+    assert "2/17" in lan.keyboard_message()["text"]
+
+
+async def test_invite_text_is_spaced_and_the_menu_shows_the_latest_submission(
+    tg: Harness,
+) -> None:
+    lan = PhoneUser(tg.api, 532, "Lan")
+    await register(tg, lan)
+    await tg.send(lan.text("/moi canbo"))
+    invite = next(m["text"] for m in reversed(lan.screen) if "Mã mời cán bộ" in m["text"])
+    assert ").\nHủy mã: /huymoi" in invite or ").\nHoặc mở liên kết" in invite
+    assert ").Hủy" not in invite and ").Hoặc" not in invite
+    await tg.send(lan.press("Bắt đầu đánh giá năm 2023"))
+    for _ in SEED_002:
+        code = question_code(lan.keyboard_message()["text"], SEED_002)
+        await tg.send(lan.press(str(SEED_002[code])))
+    await tg.send(lan.press("Nộp kết quả"))
+    await tg.send(lan.text("/menu"))
+    assert "📨 Báo cáo nộp gần nhất: năm 2023, chờ lãnh đạo duyệt." in lan.last_texts(1)
+
+
+async def test_after_a_restart_the_old_question_loses_its_buttons(
+    api: FakeBotApi, tmp_path: Path
+) -> None:
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = _engine_factory(tmp_path)(repository)
+    lan = PhoneUser(api, 533, "Lan")
+    async with _application(api, engine) as application:
+        await register(Harness(api, application, engine), lan)
+        await Harness(api, application, engine).send(lan.press("Bắt đầu đánh giá năm 2023"))
+        await store_keyboards(application)  # as `running` does when the service stops
+    assert len(lan.keyboards()) == 1
+    async with _application(api, engine) as application:  # a new process: memory is empty
+        await Harness(api, application, engine).send(lan.text("8"))
+    await repository.close()
+    assert len(lan.keyboards()) == 1, [m["text"][:20] for m in lan.keyboards()]
+    assert "2/17" in lan.keyboard_message()["text"]

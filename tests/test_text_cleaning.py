@@ -62,12 +62,11 @@ async def test_evidence_caption_and_file_name_are_cleaned(
     lan = ChatUser(engine, "lan", "Lan")
     await register_unit(lan, "Phòng Nội vụ huyện Tân Biên", CO_QUAN)
     await lan.press("Bắt đầu đánh giá")
-    await lan.say("9")
-    await lan.say(f"Kế hoạch{NASTY} số 1/KH\n{DAK}")
+    await lan.say(f"9 - Kế hoạch{NASTY} số 1/KH\n{DAK}")  # the evidence with the answer
     photo = IncomingFile(
         "document", "f1", f"ke{NASTY}\nhoach.pdf", "application/pdf", 1000, f"Ảnh{NASTY}"
     )
-    assert "Đã lưu tệp" in await lan.send_file(photo)
+    assert "Đã lưu “ke hoach.pdf” làm minh chứng cho 1a" in await lan.send_file(photo)
     async with repo.transaction() as tx:
         evidence = (await tx.answers(1))["1a"].evidence
         [attachment] = await tx.attachments(1)
@@ -82,6 +81,7 @@ async def test_a_narrative_and_a_return_comment_are_cleaned(
     w = world
     await w.lan.command("danhgia")
     await answer_all(w.lan, SEED_002)
+    await w.lan.press("Xem, sửa phần III")
     while "Dùng bản nháp này" in [c.label for c in w.lan.question.choices]:
         await w.lan.say(f"Ưu điểm{NASTY}: {DAK}")
     await w.lan.press("Nộp kết quả")
