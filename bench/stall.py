@@ -8,8 +8,8 @@ answer, a quarter fully answered, a quarter half answered, a quarter not started
 questionnaire: three quarters are in progress, and the date is 6 days before the TT 22 filing
 deadline, so each of them is due a reminder), and `--people` people apart, each with a unit of
 their own and an open assessment. Each person answers without pause through `Engine.handle`
-(the whole turn with its durable commit; no Telegram decoding): a typed score, then "xong" to
-the next question, and once 16 are answered a score then "quay lại" to the same question again.
+(the whole turn with its durable commit; no Telegram decoding): a typed score, which moves to the
+next question, and once 16 are answered a score then "quay lại" to the same question again.
 
 - phase A: the people answer for `--seconds`, nothing else running;
 - phase B: at its start one `/tonghop` overview of the `--units` units, one reminder pass over
@@ -135,7 +135,8 @@ async def seed(repo: Repository, units: int, people: int) -> Seeded:
 
 @dataclass
 class Answerer:
-    """One person typing: a score, then "xong" (or "quay lại" once 16 are answered)."""
+    """One person typing a score to each question in turn (one message an answer, which moves to
+    the next question), then once 16 are answered "quay lại" after each score, back to the 16th."""
 
     chat: str
     answered: int = 0
@@ -152,6 +153,12 @@ class Phase:
     seconds: float = 0.0
     scored: int = 0
     saved: int = 0
+
+
+def texts(who: Answerer) -> tuple[str, ...]:
+    """What `who` types next: a score, and "quay lại" after the 16th (never the 17th)."""
+    score = random.choice("0123")
+    return (score, "quay lại") if who.answered + 1 >= ANSWERED else (score,)
 
 
 class Driver:
@@ -171,7 +178,7 @@ class Driver:
         if self.pace:  # people do not all start typing in the same millisecond
             await asyncio.sleep(random.uniform(0, self.pace))
         while until():
-            for text in (random.choice("0123"), "xong" if who.answered < ANSWERED else "quay lại"):
+            for text in texts(who):
                 began = time.perf_counter()
                 replies = await self.turn(who, text)
                 if phase is not None:
@@ -410,9 +417,9 @@ async def run(
         driver = Driver(engine, seeded.people)
         for who in driver.people:  # warm up: as many turns each, not measured
             for _ in range(WARM_TURNS // 2):
-                await driver.turn(who, random.choice("0123"))
-                who.answered += 1
-                await driver.turn(who, "xong" if who.answered < ANSWERED else "quay lại")
+                for text in texts(who):
+                    await driver.turn(who, text)
+                    who.answered += text.isdigit()
         driver.pace = pace  # warmed up as fast as it goes; measured at the people's pace
         with process_executor() as pool:
             executor = TimedExecutor(pool)

@@ -7,8 +7,9 @@ A turn is one typed message handed to `Application.process_update` (the Update d
 the Bot API's JSON first, as the updater does), through the adapter and the engine, with its
 durable SQLite commit (WAL, synchronous=FULL) and the replies encoded for the Bot API
 (answered in-process). People answer in sittings: a valid score (0–3, within every TT 22
-maximum), then "xong" to leave the evidence step, `--session` questions in a row, then the
-next person's chat. Each chat answers at most 16 of its 17 questions.
+maximum) to each question, one message an answer that moves to the next question (every turn
+writes an answer), `--session` questions in a row, then the next person's chat. Each chat
+answers at most 16 of its 17 questions.
 
 Two measures per number of open assessments:
 - closed loop: `--people` people at once, each sending the next message as soon as the reply
@@ -46,7 +47,7 @@ from bot.telegram_adapter import build_application
 from conversations.engine import Engine
 from conversations.settings import Settings
 
-MAX_TURNS_PER_CHAT = 32  # 16 answers: never the 17th, which would end the questionnaire
+MAX_TURNS_PER_CHAT = 16  # 16 answers: never the 17th, which would end the questionnaire
 WARM_CHATS = 8  # chats beyond the measured ones that warm the process up first (a server
 # that has run for a while: templates compiled, questionnaires built, code paths taken)
 
@@ -67,14 +68,14 @@ class Workload:
         """One message of `chat`; True while its sitting goes on."""
         step = self.step.get(chat, 0)
         self.step[chat] = step + 1
-        text = random.choice("0123") if step % 2 == 0 else "xong"
+        text = random.choice("0123")  # one message an answer: it moves to the next question
         began = time.perf_counter() if arrived is None else arrived
         decoding = time.perf_counter()
         item = Update.de_json(update(next(self.ids), chat, text), self.app.bot)
         self.decoding += time.perf_counter() - decoding
         await self.app.process_update(item)
         self.latencies.append(time.perf_counter() - began)
-        return (step + 1) % (2 * self.session) != 0
+        return (step + 1) % self.session != 0
 
 
 async def closed_loop(work: Workload, turns: int, people: int) -> float:
