@@ -551,7 +551,18 @@ class SqliteTransaction:
             (year, supervisor_id),
         )
         return [
-            UnitStamp(*row[:5], _day(row[5]), row[6], row[7], from_text(row[8])) for row in rows
+            UnitStamp(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                _day(row[5]),
+                row[6],
+                row[7],
+                from_text(row[8]),
+            )  # fmt: skip
+            for row in rows
         ]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
