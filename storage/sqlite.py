@@ -561,7 +561,7 @@ class SqliteTransaction:
                 row[6],
                 row[7],
                 from_text(row[8]),
-            )  # fmt: skip
+            )
             for row in rows
         ]
 
