@@ -129,19 +129,25 @@ class Site:
 
 
 @asynccontextmanager
-async def serve_pages(world: World, folder: Path, hours: int = 24) -> AsyncIterator[Site]:
+async def serve_pages(world: World, folder: Path, in_flight: int = 4) -> AsyncIterator[Site]:
     """The page of a copy of `world` on a loopback port (its worker a thread), with an engine
     whose /tonghop gives links to it."""
     db = folder / "db.sqlite3"
     shutil.copyfile(world.db, db)
     repository = await SqliteRepository.open(db)
     secret = "page-secret-for-tests"
-    links = PageLinks(secret, "", hours)
+    links = PageLinks(secret, "")
     reports = ReportLinks(secret, folder / "links", "")
     settings = replace(settings_in(folder), page_links=links)
     server = WebServer("127.0.0.1", 0)
     pages = PageServer(
-        repository.url, settings, links, reports, ThreadPoolExecutor(1), clock=lambda: NOW
+        repository.url,
+        settings,
+        links,
+        reports,
+        ThreadPoolExecutor(1),
+        in_flight=in_flight,
+        clock=lambda: NOW,
     )
     server.add_get(REPORT_ROUTE, reports.handle)
     pages.add_to(server)
