@@ -58,6 +58,7 @@ class PageRow:
 
     unit_id: int
     name: str
+    folded: str  # the name without diacritics, lower case: what sorting and search compare
     kind: str
     kind_label: str
     status: str  # one of STATUS_KEYS
@@ -88,6 +89,7 @@ def page_row(
     return PageRow(
         unit_id=unit.id,
         name=unit.name,
+        folded=fold(unit.name),
         kind=unit.kind,
         kind_label=kind(unit.kind).label,
         status=status,
@@ -364,8 +366,8 @@ def filtered(rows: Sequence[PageRow], query: Query) -> list[PageRow]:
     ]
     if query.search:
         needle = fold(query.search)
-        found = [row for row in found if needle in fold(row.name)]
-    found.sort(key=lambda row: (fold(row.name), row.unit_id))
+        found = [row for row in found if needle in row.folded]
+    found.sort(key=lambda row: (row.folded, row.unit_id))
     if query.sort != "ten" or query.descending:
         found.sort(key=_SORT_KEYS[query.sort], reverse=query.descending)
     return found
@@ -373,7 +375,7 @@ def filtered(rows: Sequence[PageRow], query: Query) -> list[PageRow]:
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _SORT_KEYS = {
-    "ten": lambda row: fold(row.name),
+    "ten": lambda row: row.folded,
     "loai": lambda row: row.kind_label,
     "trangthai": lambda row: STATUS_KEYS.index(row.status),
     "capnhat": lambda row: row.changed or _EPOCH,

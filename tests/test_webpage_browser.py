@@ -31,6 +31,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 playwright_api = pytest.importorskip(
     "playwright.async_api", reason="the playwright package is not installed (pip: .[test])"
 )
+if os.environ.get("CI") == "true" and not CHROMIUM.exists():  # CI must run them, not skip
+    raise RuntimeError("CI: /usr/bin/chromium is missing (.ci/run installs it)")
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="no /usr/bin/chromium (apt-get install chromium)"
 )
