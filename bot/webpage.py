@@ -143,7 +143,12 @@ class PageServer:
             return refused(done.refusal)
         if done.file is not None:
             path, name = done.file
-            raise web.HTTPSeeOther(self.reports.create(path, name), headers=_PRIVATE)
+            try:
+                url = self.reports.create(path, name)
+            except OSError as exc:  # the links folder cannot be written: say so, keep serving
+                log.warning("download link for %s not made: %s", name, exc)
+                return refused("failed")
+            raise web.HTTPSeeOther(url, headers=_PRIVATE)
         return web.Response(text=done.html, content_type="text/html", headers=_headers(nonce))
 
     async def _run(self, page: PageRequest, base: str, nonce: str) -> Done:

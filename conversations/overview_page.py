@@ -33,12 +33,9 @@ from rubric.scoring import PointsResult, RecognitionResult, Result
 from storage import open_repository
 from storage.base import AnswerRecord, Assessment, Transaction, Unit, UnitStamp
 from templates.formatting import VIETNAM
-from templates.overview import OverviewRow
+from templates.overview_page import DONE, SORTS, STATUS_KEYS, PageRow, Progress, Query, View
 from templates.text import t
 
-STATUS_KEYS = ("none", "draft", "returned", "submitted", "approved")
-DONE = ("submitted", "approved")
-SORTS = ("ten", "loai", "trangthai", "capnhat", "ketqua")
 PER_PAGE = 50
 FULL_READ = 300  # more changed units than this: read them all at once rather than one by one
 
@@ -50,32 +47,6 @@ class Scope:
     person_id: int
     unit_id: int
     whole: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PageRow:
-    """One unit on the page: what its row shows and what it is sorted and counted by."""
-
-    unit_id: int
-    name: str
-    folded: str  # the name without diacritics, lower case: what sorting and search compare
-    kind: str
-    kind_label: str
-    status: str  # one of STATUS_KEYS
-    changed: datetime | None
-    answered: int
-    questions: int
-    total: str  # "93/100", "13/13 chỉ tiêu đạt" ("" until submitted)
-    result: str  # "Tốt", "Đạt mức độ 1", "Chưa đạt" ("" until submitted)
-    rank: int  # the result's place among the results (best first), for the chart
-    score: float  # what sorting by result compares (-1: no result yet)
-    unmet: tuple[str, ...]
-    submitted_at: datetime | None
-    sheet: OverviewRow  # the unit's row of the workbook
-
-    @property
-    def done(self) -> bool:
-        return self.status in DONE
 
 
 def page_row(
@@ -217,31 +188,6 @@ async def _judge(
 # --- what the person asked: filter, sort, page ------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """The page's query parameters, checked: anything wrong is set aside with a notice."""
-
-    year: int
-    status: str = ""  # "" or one of STATUS_KEYS
-    kind: str = ""  # "" or a kind id
-    search: str = ""
-    sort: str = "ten"
-    descending: bool = False
-    page: int = 1
-    notices: tuple[str, ...] = ()
-
-    def params(self, **changes: object) -> dict[str, str]:
-        """The query string of this view with `changes` (the page's links), defaults left out."""
-        values: dict[str, object] = {
-            "nam": self.year, "trangthai": self.status, "loai": self.kind, "tim": self.search,
-            "sapxep": self.sort, "chieu": "giam" if self.descending else "", "trang": self.page,
-        }  # fmt: skip
-        values.update(changes)
-        defaults: dict[str, object] = {"sapxep": "ten", "trang": 1}
-        kept = {k: v for k, v in values.items() if v not in ("", None) and defaults.get(k) != v}
-        return {k: str(v) for k, v in kept.items()}
-
-
 def parse_query(params: Mapping[str, str], today: date) -> Query:
     """The query of `params` (the URL's): a bad value is replaced by its default and said."""
     notices: list[str] = []
@@ -288,44 +234,6 @@ def parse_query(params: Mapping[str, str], today: date) -> Query:
 
 
 # --- what the page shows ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    """Submissions over time towards the filing deadline."""
-
-    start: date
-    deadline: date | None
-    today: date
-    total: int
-    done_by_day: tuple[tuple[date, int], ...]  # cumulative submitted, on each day one came
-
-    @property
-    def done(self) -> int:
-        return self.done_by_day[-1][1] if self.done_by_day else 0
-
-    @property
-    def days_left(self) -> int | None:
-        return (self.deadline - self.today).days if self.deadline else None
-
-
-@dataclass(frozen=True, slots=True)
-class View:
-    """Everything one page shows, computed; `templates.overview_page` lays it out."""
-
-    owner: Unit
-    whole: bool
-    query: Query
-    total: int  # units in scope
-    counts: dict[str, int]
-    kinds: list[tuple[str, str]]  # (id, label) of the kinds present
-    rows: list[PageRow]  # this page's
-    matching: int  # rows after the filters
-    pages: int
-    results: list[tuple[str, int]]  # (result, units), best first
-    progress: Progress
-    read_at: datetime
-    first: int = 1  # the number of this page's first row
 
 
 def view_of(

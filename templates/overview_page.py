@@ -3,6 +3,8 @@
 Everything is rendered here, on the server: the page needs nothing from the network and no
 build step, and works without its few lines of JavaScript (which only submit the filters when
 one is changed). The charts are plain inline SVG whose coordinates are worked out below.
+What the page shows arrives computed (`View`, built by `conversations.overview_page`, as
+`OverviewRow` is for the workbook): this module only lays it out.
 """
 
 from __future__ import annotations
@@ -13,9 +15,104 @@ from urllib.parse import urlencode
 
 import jinja2
 
-from conversations.overview_page import STATUS_KEYS, Progress, View
+from storage.base import Unit
 from templates.formatting import VIETNAM, format_number
+from templates.overview import OverviewRow
 from templates.text import t
+
+STATUS_KEYS = ("none", "draft", "returned", "submitted", "approved")
+DONE = ("submitted", "approved")
+SORTS = ("ten", "loai", "trangthai", "capnhat", "ketqua")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRow:
+    """One unit on the page: what its row shows and what it is sorted and counted by."""
+
+    unit_id: int
+    name: str
+    folded: str  # the name without diacritics, lower case: what sorting and search compare
+    kind: str
+    kind_label: str
+    status: str  # one of STATUS_KEYS
+    changed: datetime | None
+    answered: int
+    questions: int
+    total: str  # "93/100", "13/13 chỉ tiêu đạt" ("" until submitted)
+    result: str  # "Tốt", "Đạt mức độ 1", "Chưa đạt" ("" until submitted)
+    rank: int  # the result's place among the results (best first), for the chart
+    score: float  # what sorting by result compares (-1: no result yet)
+    unmet: tuple[str, ...]
+    submitted_at: datetime | None
+    sheet: OverviewRow  # the unit's row of the workbook
+
+    @property
+    def done(self) -> bool:
+        return self.status in DONE
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """The page's query parameters, checked: anything wrong is set aside with a notice."""
+
+    year: int
+    status: str = ""  # "" or one of STATUS_KEYS
+    kind: str = ""  # "" or a kind id
+    search: str = ""
+    sort: str = "ten"
+    descending: bool = False
+    page: int = 1
+    notices: tuple[str, ...] = ()
+
+    def params(self, **changes: object) -> dict[str, str]:
+        """The query string of this view with `changes` (the page's links), defaults left out."""
+        values: dict[str, object] = {
+            "nam": self.year, "trangthai": self.status, "loai": self.kind, "tim": self.search,
+            "sapxep": self.sort, "chieu": "giam" if self.descending else "", "trang": self.page,
+        }  # fmt: skip
+        values.update(changes)
+        defaults: dict[str, object] = {"sapxep": "ten", "trang": 1}
+        kept = {k: v for k, v in values.items() if v not in ("", None) and defaults.get(k) != v}
+        return {k: str(v) for k, v in kept.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Submissions over time towards the filing deadline."""
+
+    start: date
+    deadline: date | None
+    today: date
+    total: int
+    done_by_day: tuple[tuple[date, int], ...]  # cumulative submitted, on each day one came
+
+    @property
+    def done(self) -> int:
+        return self.done_by_day[-1][1] if self.done_by_day else 0
+
+    @property
+    def days_left(self) -> int | None:
+        return (self.deadline - self.today).days if self.deadline else None
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Everything one page shows, computed (`conversations.overview_page.view_of`)."""
+
+    owner: Unit
+    whole: bool
+    query: Query
+    total: int  # units in scope
+    counts: dict[str, int]
+    kinds: list[tuple[str, str]]  # (id, label) of the kinds present
+    rows: list[PageRow]  # this page's
+    matching: int  # rows after the filters
+    pages: int
+    results: list[tuple[str, int]]  # (result, units), best first
+    progress: Progress
+    read_at: datetime
+    first: int = 1  # the number of this page's first row
+
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("templates", "web"),
