@@ -115,6 +115,10 @@ async def test_bad_query_values_are_said_and_the_defaults_shown(
         assert "Số trang “-3” không hợp lệ" in html
         assert "Cách sắp xếp “&lt;script&gt;” không hợp lệ" in html  # escaped, never run
         assert len(unit_names(html)) == 50
+        for odd in ("&nam=%FF%FE", "&tim=%00%FF" + "x" * 3000, "&trang=99999", "&loai=%22%3E"):
+            status, html, _ = await fetch(link + odd)
+            assert status == 200, odd
+            assert "<table" in html or "Không có đơn vị nào khớp bộ lọc" in html, odd
 
 
 async def test_the_page_follows_each_change_in_the_database(world: World, tmp_path: Path) -> None:
