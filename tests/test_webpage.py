@@ -230,3 +230,31 @@ def test_a_page_token_says_what_it_is() -> None:
 
 def scope(world: World, person: str, unit: str) -> Scope:
     return Scope(world.ids[person], world.ids[unit], True)
+
+
+async def test_recognition_results_show_the_level_and_the_unmet_chi_tieu(
+    world: World, tmp_path: Path
+) -> None:
+    """Thông tư 24/2023 (2024): recognised at mức độ 1, or not, with the chỉ tiêu not met."""
+    from datetime import date
+
+    from tests.test_engine_levels import LEVEL1
+
+    async with serve_pages(world, tmp_path) as site:
+        async with site.repository.transaction() as tx:
+            for name, answers in (("Trường A", LEVEL1), ("Trường B", LEVEL1 | {"2.1": "10/20"})):
+                unit = await tx.create_unit(name, "co-quan", "cap-huyen")
+                await tx.update_unit(unit.id, {"supervisor_id": world.ids[SO_A]})
+                assessment = await tx.create_assessment(unit.id, "tt24-2023-cap-huyen", 2024)
+                for code, value in answers.items():
+                    await tx.put_answer(assessment.id, code, str(value), world.ids["sup"])
+                await tx.record_submission(assessment.id, world.ids["sup"], date(2024, 12, 20), 1)
+        link = (await site.link_of("sup")).replace("nam=2023", "nam=2024")
+        _, html, _ = await fetch(f"{link}&trangthai=submitted")
+        assert unit_names(html) == ["Trường A", "Trường B"]
+        assert "13/13 chỉ tiêu đạt — <strong>Đạt mức độ 1</strong>" in html
+        assert "12/13 chỉ tiêu đạt — <strong>Chưa đạt</strong>" in html
+        assert re.search(r'<td data-label="Chỉ tiêu chưa đạt">2\.1</td>', html)
+        assert re.search(r'data-result="Đạt mức độ 1" data-count="1"', html)
+        assert re.search(r'data-result="Chưa đạt" data-count="1"', html)
+        assert "hạn nộp 14/01/2025" in html
