@@ -258,3 +258,51 @@ async def test_recognition_results_show_the_level_and_the_unmet_chi_tieu(
         assert re.search(r'data-result="Đạt mức độ 1" data-count="1"', html)
         assert re.search(r'data-result="Chưa đạt" data-count="1"', html)
         assert "hạn nộp 14/01/2025" in html
+
+
+async def test_the_service_serves_the_page_on_its_public_endpoint(
+    world: World, tmp_path: Path
+) -> None:
+    """`python -m bot` as configured (Zalo, a public URL): the page's routes on the same port
+    as the webhook, its worker a process of its own, links signed with DVHT_LINK_SECRET."""
+    import shutil
+    import socket
+
+    from bot.config import Config
+    from bot.service import serve
+    from tests.fake_zalo import TOKEN, FakeZaloApi
+
+    shutil.copyfile(world.db, tmp_path / "db.sqlite3")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    api = FakeZaloApi()
+    await api.start()
+    config = Config(
+        db_path=tmp_path / "db.sqlite3", data_dir=tmp_path, zalo_token=TOKEN,
+        zalo_api_base_url=api.base_url, public_url="https://dvht.example.vn",
+        http_host="127.0.0.1", http_port=port, link_secret="link-secret-for-tests-0042",
+    )  # fmt: skip
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(config, stop))
+    local = f"http://127.0.0.1:{port}"
+    token = PageLinks(config.link_secret or "", "").sign(scope(world, "sup", SO_A), 2**31)
+    try:
+        async with asyncio.timeout(30):
+            while True:
+                try:
+                    status, html, _ = await fetch(
+                        f"{local}/tonghop/{token}?nam=2023&trangthai=approved"
+                    )
+                    break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        assert status == 200 and APPROVED in html and SO_A in html
+        status, _, response = await fetch(f"{local}/tonghop/{token}/tonghop.xlsx", False)
+        assert status == 303
+        assert response.headers["Location"].startswith("https://dvht.example.vn/r/")
+        assert (await fetch(f"{local}/tonghop/{token[:-3]}abc"))[0] == 403
+    finally:
+        stop.set()
+        await service
+        await api.stop()
