@@ -64,9 +64,11 @@ def page_reply(ctx: Ctx, units: Sequence[Unit], whole: bool, year: int) -> Reply
     lines = []
     for unit in units:
         url, until = linker.link(ctx.person.id, unit.id, whole, year)
-        at = until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
-        lines.append(t("page.link_whole" if whole else "page.link_own", unit=unit.name, url=url,
-                       until=at))  # fmt: skip
+        local = until.astimezone(VIETNAM)
+        key = "page.link_whole" if whole else "page.link_own"
+        lines.append(
+            t(key, unit=unit.name, url=url, time=f"{local:%H:%M}", day=f"{local:%d/%m/%Y}")
+        )
     return Reply("\n\n".join(lines))
 
 

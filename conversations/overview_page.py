@@ -29,7 +29,7 @@ from conversations.working import Working, default_year, framework_for
 from rubric.answers import fold
 from rubric.dates import last_filing_day
 from rubric.loader import kind, load_framework
-from rubric.scoring import PointsResult, RecognitionResult, Result
+from rubric.scoring import PointsResult, RecognitionResult, Result, Status
 from storage import open_repository
 from storage.base import AnswerRecord, Assessment, Transaction, Unit, UnitStamp
 from templates.formatting import VIETNAM
@@ -87,7 +87,7 @@ def _rank(assessment: Assessment | None, result: Result | None) -> tuple[int, fl
         place = bands.index(result.classification) if result.classification in bands else 50
         return place, float(result.total)
     assert isinstance(result, RecognitionResult)
-    applicable = [j for j in result.judgements if j.status is not None]
+    applicable = [j for j in result.judgements if j.status not in (None, Status.KHONG_AP_DUNG)]
     met = len(applicable) - len(result.unmet)
     share = met / len(applicable) if applicable else 0.0
     if result.recognised:
