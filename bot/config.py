@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LINK_DAYS = 7  # a report link works this many days unless DVHT_LINK_DAYS says otherwise
+PAGE_HOURS = 24  # a page link (every unit's state) is shorter-lived: DVHT_PAGE_LINK_HOURS
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class Config:
     http_port: int = 8080
     link_secret: str | None = None  # signs report links; unset: a new one at each start
     link_days: int = LINK_DAYS
+    page_hours: int = PAGE_HOURS  # a link to the supervising level's page works this long
     admins: frozenset[str] = frozenset()  # "telegram:123456789": may create supervising units
     remind_every_days: int = 7
     remind_before_days: int = 10
@@ -53,6 +55,7 @@ class Config:
             http_port=int(port) if port.isdigit() else 8080,
             link_secret=_get("DVHT_LINK_SECRET"),
             link_days=int(days) if days.isdigit() and int(days) > 0 else LINK_DAYS,
+            page_hours=_int("DVHT_PAGE_LINK_HOURS", PAGE_HOURS),
             admins=frozenset(
                 a.strip() for a in os.environ.get("DVHT_ADMINS", "").split(",") if a.strip()
             ),

@@ -4,7 +4,9 @@ Each line is one message from the user. End of input or Ctrl-C leaves everything
 answer was committed before its confirmation was printed); running it again with the same
 database and user resumes the unit's assessment where it stopped. After each line the console
 runs the jobs that line queued (a report, a workbook) and prints what they send to this chat,
-so a person trying it reads the report's path right after the submission.
+so a person trying it reads the report's path right after the submission. The supervising
+level's page is served on a loopback port (`bot.webpage.LocalPages`): /tonghop prints its local
+address, so a newcomer sees it in a browser without any token or public address.
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import asyncio
 import sys
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
 from bot.jobs import JobWorker
 from bot.outbox import OutboxWorker
 from bot.textrender import render_text
+from bot.webpage import LocalPages
 from conversations.engine import Engine
 from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
@@ -77,7 +81,13 @@ def run_console(
             runner.run(repository.close())
             print(t("console.held"), file=sys.stderr)
             return 2
-        settings = Settings(reports_dir=data_dir / "reports")
+        # Whoever runs the console holds its database file already: they may create supervising
+        # units in it (/taocaptren), so a newcomer can try the supervising level's page too.
+        settings = Settings(
+            reports_dir=data_dir / "reports", admins=frozenset({f"{CHANNEL}:{user}"})
+        )
+        pages = LocalPages(repository.url, settings, data_dir)  # the page, on this machine only
+        settings = replace(settings, page_links=pages.start())
         engine = Engine(repository, settings)
         jobs = JobWorker(repository, settings, [CHANNEL], executor)
         outbox = OutboxWorker(repository, {CHANNEL: ConsoleChannel(user, stdout)})
@@ -105,6 +115,7 @@ def run_console(
         except KeyboardInterrupt:
             stdout.write("\n")
         finally:
+            pages.stop()
             runner.run(repository.close())
             stdout.write(t("console.bye") + "\n")
             stdout.flush()

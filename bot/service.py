@@ -84,7 +84,11 @@ async def serve(
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
-            links = _links(config, web) if "zalo" in names else None  # Telegram sends files
+            secret = _secret(config)
+            reports = _links(config, web, secret)
+            links = reports if "zalo" in names else None  # Telegram sends files
+            if web is not None and reports is not None:  # the supervising level's page
+                engine.settings = _pages(stack, config, web, reports, repository, engine, secret)
             senders: dict[str, Channel] = {}
             if web is not None:  # listen before any platform is told where to send updates
                 for name in names:
@@ -120,17 +124,47 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
-def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
+def _secret(config: Config) -> str:
+    """The key that signs report and page links; a new one each start when none is set."""
+    if config.link_secret is not None:
+        return config.link_secret
+    if config.public_url:
+        log.warning("DVHT_LINK_SECRET is not set: links given now stop working at restart")
+    return secrets.token_urlsafe(32)
+
+
+def _links(config: Config, web: WebServer | None, secret: str) -> ReportLinks | None:
     """Report links on the public endpoint; none without a public URL (nowhere to serve them)."""
     if web is None or not config.public_url:
         return None
-    secret = config.link_secret
-    if secret is None:
-        secret = secrets.token_urlsafe(32)
-        log.warning("DVHT_LINK_SECRET is not set: report links given now stop working at restart")
     links = ReportLinks(secret, config.data_dir / "links", config.public_url, config.link_days)
     web.add_get(ROUTE, links.handle)
     return links
+
+
+def _pages(
+    stack: AsyncExitStack,
+    config: Config,
+    web: WebServer,
+    reports: ReportLinks,
+    repository: Repository,
+    engine: Engine,
+    secret: str,
+) -> Settings:
+    """The supervising level's page on the public endpoint, its worker a process of its own
+    (started when a page is first asked for); the engine's settings, now giving its links."""
+    from bot.page_links import PageLinks
+    from bot.webpage import PageServer, page_executor
+
+    assert config.public_url is not None
+    links = PageLinks(secret, config.public_url, config.page_hours)
+    pages = PageServer(
+        repository.url, engine.settings, links, reports, page_executor(),
+        new_executor=page_executor,
+    )  # fmt: skip
+    pages.add_to(web)
+    stack.callback(pages.close)
+    return replace(engine.settings, page_links=links)
 
 
 async def _telegram(

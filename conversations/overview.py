@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 from conversations.context import Ctx
 from conversations.events import OutgoingFile, Reply
@@ -22,6 +23,7 @@ from conversations.working import Working, default_year
 from rubric.loader import kind
 from rubric.scoring import PointsResult, RecognitionResult, Result, Status
 from storage.base import AnswerRecord, Assessment, Transaction, Unit
+from templates.formatting import VIETNAM
 from templates.overview import OverviewRow, write_overview
 from templates.text import render, t
 
@@ -31,22 +33,43 @@ MAX_LISTED = 40  # units listed in the chat message; the workbook has them all
 
 async def overview_command(ctx: Ctx, argument: str) -> list[Reply]:
     """/tonghop [năm]: for each supervising unit of the person, the counts, the results and the
-    .xlsx, built by a job after this turn (it reads every unit: never inside a turn)."""
+    .xlsx, built by a job after this turn (it reads every unit: never inside a turn), and a
+    link to the page in a browser. A leader who supervises nothing gets their own unit's page."""
     supervising = [u for u in await units_where(ctx, "supervisor") if u.supervises]
     prompt = await again(ctx)
-    if not supervising:
-        return [Reply(t("overview.not_supervisor")), prompt]
     year = default_year(ctx.today)
     if argument.strip():
         typed = argument.strip()
         if not typed.isdecimal() or not 2020 <= int(typed) <= ctx.today.year + 1:
-            return [Reply(t("error.bad_year", typed=typed[:20], last=ctx.today.year)), prompt]
+            refusal = "error.bad_year" if supervising else "overview.not_supervisor"
+            return [Reply(t(refusal, typed=typed[:20], last=ctx.today.year)), prompt]
         year = int(typed)
+    if not supervising:
+        led = [u for u in await units_where(ctx, "leader") if not u.supervises]
+        own = [page_reply(ctx, led, whole=False, year=year)] if led else []
+        return [Reply(t("overview.not_supervisor")), *own, prompt]
     to = Recipient(ctx.person.id, ctx.event.channel, ctx.event.chat_id)
     for unit in supervising:
         await queue_overview(ctx.tx, unit.id, year, ctx.today, to)
     names = ", ".join(unit.name for unit in supervising)
-    return [Reply(t("overview.preparing", unit=names, year=year)), prompt]
+    page = page_reply(ctx, supervising, whole=True, year=year)
+    return [Reply(t("overview.preparing", unit=names, year=year)), page, prompt]
+
+
+def page_reply(ctx: Ctx, units: Sequence[Unit], whole: bool, year: int) -> Reply:
+    """The page's signed link for each of `units`, or plainly why there is none."""
+    linker = ctx.settings.page_links
+    if linker is None:
+        return Reply(t("page.no_address"))
+    lines = []
+    for unit in units:
+        url, until = linker.link(ctx.person.id, unit.id, whole, year)
+        local = until.astimezone(VIETNAM)
+        key = "page.link_whole" if whole else "page.link_own"
+        lines.append(
+            t(key, unit=unit.name, url=url, time=f"{local:%H:%M}", day=f"{local:%d/%m/%Y}")
+        )
+    return Reply("\n\n".join(lines))
 
 
 async def overview_reply(
@@ -104,28 +127,46 @@ async def overview_rows(
     return rows, columns, statuses
 
 
+class Judged(NamedTuple):
+    """A unit's row of the workbook, with the result it was made from (None: not started) and
+    how many of its questions are answered."""
+
+    row: OverviewRow
+    result: Result | None
+    answered: int
+    questions: int
+
+
 def _row(
     unit: Unit, assessment: Assessment | None, records: dict[str, AnswerRecord], today: date
 ) -> OverviewRow:
+    return judge(unit, assessment, records, today).row
+
+
+def judge(
+    unit: Unit, assessment: Assessment | None, records: dict[str, AnswerRecord], today: date
+) -> Judged:
+    """One unit as the supervising level sees it: scored by `standing`, as its own screen is."""
     label = kind(unit.kind).label
     if assessment is None:
-        return OverviewRow(unit.name, label, t("overview.status.none"), "")
+        return Judged(OverviewRow(unit.name, label, t("overview.status.none"), ""), None, 0, 0)
     work = Working.of(unit, assessment)
     q = work.q
     answers = q.decode(records)
     answered = len(q) - len(q.unanswered(answers))
     result = standing(work, answers, today).result
     done = assessment.status in ("submitted", "approved")
-    return OverviewRow(
+    row = OverviewRow(
         unit=unit.name,
         kind=label,
         status=t(f"overview.status.{assessment.status}"),
         progress=f"{answered}/{len(q)}",
         figures=_figures(result),
-        total=_total(result) if done else "",
-        result=_result(result) if done else "",
+        total=total_of(result) if done else "",
+        result=verdict_of(result) if done else "",
         submitted_at=assessment.submitted_at if done else None,
     )
+    return Judged(row, result, answered, len(q))
 
 
 def _figures(result: Result) -> dict[str, str]:
@@ -150,7 +191,7 @@ def _status(status: Status | None) -> str:
     return str(status).capitalize() if status is not None else ""
 
 
-def _total(result: Result) -> str:
+def total_of(result: Result) -> str:
     if isinstance(result, PointsResult):
         return f"{result.total}/{result.max_total}"
     assert isinstance(result, RecognitionResult)
@@ -159,7 +200,7 @@ def _total(result: Result) -> str:
     return t("overview.met", met=len(met), applicable=len(applicable))
 
 
-def _result(result: Result) -> str:
+def verdict_of(result: Result) -> str:
     if isinstance(result, PointsResult):
         return result.classification or ""
     assert isinstance(result, RecognitionResult)

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
+
+
+class PageLinker(Protocol):
+    """Signed, expiring links to the supervising level's page (`bot.page_links`), given by the
+    process that serves the page: the engine only asks for one and says it."""
+
+    def link(self, person_id: int, unit_id: int, whole: bool, year: int) -> tuple[str, datetime]:
+        """The page of `unit_id` for `person_id` (`whole`: the units under that supervising
+        unit; else the unit alone), opening on `year`; with the moment it stops working."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +32,4 @@ class Settings:
     invite_links: Mapping[str, str] = field(default_factory=dict)
     remind_every_days: int = 7  # an unfinished assessment is recalled this often
     remind_before_days: int = 10  # and daily in the last days before the filing deadline
+    page_links: PageLinker | None = None  # None: no address where the page is served

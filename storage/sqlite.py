@@ -47,6 +47,7 @@ from storage.base import (
     StorageError,
     Transaction,
     Unit,
+    UnitStamp,
 )
 from storage.migrate import apply_migrations
 
@@ -156,6 +157,10 @@ def _unit(row: Row | dict[str, Any]) -> Unit:
     values["supervises"] = bool(values["supervises"])
     values["reminders_muted"] = bool(values["reminders_muted"])
     return Unit(**values)
+
+
+def _day(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
 
 
 def _person(row: Row) -> Person:
@@ -545,6 +550,30 @@ class SqliteTransaction:
             (supervisor_id,),
         )
         return [_unit(row) for row in rows]
+
+    async def unit_stamps(self, supervisor_id: int, year: int) -> list[UnitStamp]:
+        rows = await self._all(
+            "SELECT u.id, u.name, u.kind, u.level, u.level1_decision_number,"
+            " u.level1_decision_date, a.id, a.status, a.updated_at FROM units AS u"
+            " LEFT JOIN assessments AS a ON a.id = (SELECT b.id FROM assessments AS b"
+            " WHERE b.unit_id = u.id AND b.year = ? ORDER BY b.updated_at DESC, b.id DESC"
+            " LIMIT 1) WHERE u.supervisor_id = ? ORDER BY u.name, u.id",
+            (year, supervisor_id),
+        )
+        return [
+            UnitStamp(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                _day(row[5]),
+                row[6],
+                row[7],
+                from_text(row[8]),
+            )
+            for row in rows
+        ]
 
     async def add_membership(self, unit_id: int, person_id: int, role: str) -> None:
         self._memberships.pop(person_id, None)

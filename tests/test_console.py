@@ -83,3 +83,41 @@ def test_an_empty_line_gets_a_short_hint(tmp_path: Path) -> None:
     run = console(tmp_path / "unit.sqlite3", "lan", ["", "   "])
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("Tin nhắn trống") == 2
+
+
+def test_a_supervisor_in_the_console_gets_the_page_on_this_machine(tmp_path: Path) -> None:
+    """The console's user creates a supervising unit; whoever joins it reads /tonghop's local
+    address and the page opens there while the console runs (loopback only, no token)."""
+    import queue
+    import re
+    import threading
+    import urllib.request
+
+    db = tmp_path / "page.sqlite3"
+    made = console(db, "an", ["/taocaptren Sở Giáo dục và Đào tạo tỉnh Kon Tum"])
+    code = re.search(r"Mã mời cán bộ cấp trên .*: ([A-Z2-9]{8})", made.stdout)
+    assert code, made.stdout
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8", "DVHT_DATA_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console", "--db", str(db), "--user", "binh"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8",
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert process.stdin is not None and process.stdout is not None
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout or []]).start()
+    try:
+        process.stdin.write(f"/start {code.group(1)}\n/tonghop 2025\n")
+        process.stdin.flush()
+        while not (
+            found := re.search(r"(http://127\.0\.0\.1:\d+/tonghop/\S+)", lines.get(timeout=60))
+        ):
+            pass
+        with urllib.request.urlopen(found.group(1), timeout=30) as response:
+            page = response.read().decode()
+        assert response.status == 200
+        assert "Tổng hợp “Đơn vị học tập” năm 2025" in page
+        assert "Sở Giáo dục và Đào tạo tỉnh Kon Tum" in page and "0 đơn vị trực thuộc" in page
+    finally:
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0
