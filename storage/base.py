@@ -88,7 +88,9 @@ class Unit:
     level: str  # "cap-huyen" | "cap-tinh"
     supervisor_id: int | None = None
     parent_agency: str | None = _detail("cơ quan chủ quản, first line of the header")
+    issuing_name: str | None = _detail("the header's issuing body, lines split by '/'")
     supervising_name: str | None = _detail("cấp trên nhận báo cáo")
+    recognising_body: str | None = _detail("cơ quan xét công nhận (TT 24): Kính gửi, Nơi nhận")
     address: str | None = _detail("địa chỉ")
     phone: str | None = _detail("điện thoại")
     email: str | None = _detail("thư điện tử")
