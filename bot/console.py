@@ -77,7 +77,7 @@ def run_console(
             runner.run(repository.close())
             print(t("console.held"), file=sys.stderr)
             return 2
-        settings = Settings(reports_dir=data_dir / "reports")
+        settings = Settings(reports_dir=db_path.parent / "reports")  # beside its database
         engine = Engine(repository, settings)
         jobs = JobWorker(repository, settings, [CHANNEL], executor)
         outbox = OutboxWorker(repository, {CHANNEL: ConsoleChannel(user, stdout)})

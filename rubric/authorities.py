@@ -20,10 +20,12 @@ _UBND = ("ủy ban nhân dân", "uỷ ban nhân dân", "ubnd")
 @dataclass(frozen=True, slots=True)
 class Authority:
     """`addressee`: "Kính gửi" of the tờ trình and the first of Nơi nhận; `decider`: who is
-    asked to recognise ("đề nghị <decider> xem xét, công nhận …")."""
+    asked to recognise ("đề nghị <decider> xem xét, công nhận …"); `level_label`: the level's
+    name in "“Đơn vị học tập” cấp xã mức độ 1" ("" for a named body: the year's default)."""
 
     addressee: str
     decider: str
+    level_label: str = ""
 
 
 @cache
@@ -44,13 +46,16 @@ def default_authority(unit_level: str, year: int) -> Authority:
     """The year's default for a framework level ("cap-huyen", "cap-tinh")."""
     periods = _table().get(unit_level) or _table()["cap-huyen"]
     period = next((p for p in periods if _applies(p, year)), periods[-1])
-    return Authority(str(period["addressee"]), str(period["decider"]))
+    label = str(period.get("level_label") or "")
+    return Authority(str(period["addressee"]), str(period["decider"]), label)
 
 
 def named_authority(body: str) -> Authority:
     """A body named by a setting: an Ủy ban nhân dân is asked through its Chủ tịch (who signs
     the decision, TT 24 Điều 11 and 17); any other body is asked as named."""
     name = " ".join(body.split()).rstrip(".;")
+    if name.casefold().startswith("ubnd "):
+        name = "Ủy ban nhân dân " + name[5:]
     if name.casefold().startswith(_UBND):
         return Authority(name, f"Chủ tịch {name}")
     return Authority(name, name)

@@ -125,7 +125,9 @@ def level_json(result: RecognitionResult) -> dict[str, Any]:
                     float(j.answer.fraction * 100) if isinstance(j.answer, Counts) else None
                 ),
                 "fraction": (
-                    f"{j.answer.achieved}/{j.answer.total}" if isinstance(j.answer, Counts) else None
+                    f"{j.answer.achieved}/{j.answer.total}"
+                    if isinstance(j.answer, Counts)
+                    else None
                 ),
                 "percent_text": (
                     format_percent(j.answer.fraction) if isinstance(j.answer, Counts) else None

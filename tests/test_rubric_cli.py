@@ -158,9 +158,7 @@ def test_a_whole_percentage_is_shown_without_a_trailing_zero(
     assert indicators_of(data)["2.1"]["percent_text"] == "100%"
 
 
-def test_the_percent_is_exact_where_rounding_would_mislead(
-    rubric_cli: Cli, tmp_path: Path
-) -> None:
+def test_the_percent_is_exact_where_rounding_would_mislead(rubric_cli: Cli, tmp_path: Path) -> None:
     answers = {**TT24_MET, "2.5": "8996/10000"}
     data = ok_json(rubric_cli("score", TT24, write(tmp_path, answers)))
     entry = indicators_of(data)["2.5"]
