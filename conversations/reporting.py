@@ -98,6 +98,7 @@ def write_reports(folder: Path, assessment: Assessment, data: ReportData) -> lis
     apart from the turn that submitted. Each file is named by unit and year
     ("bao-cao-truong-tieu-hoc-pho-ninh-2025-3f9a2c.docx").
     """
+    folder.mkdir(parents=True, exist_ok=True)
     files = []
     for document in render_dossier(data, file_suffix(assessment)):
         path = write_whole(folder / document.name, _writer(document.content))

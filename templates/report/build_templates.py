@@ -690,7 +690,7 @@ def build_tally() -> DocumentObject:
             "{% endif %} đề nghị công nhận " + LEVEL + ".",
             bold=True,
         ),
-    )
+    ).paragraph_format.keep_with_next = True  # the conclusion stays with the signature
     tag(doc, "{%p if not_applicable %}")
     para(
         doc,
@@ -699,9 +699,8 @@ def build_tally() -> DocumentObject:
             "định của chính chỉ tiêu đó, nên không tính vào kết quả.",
             italic=True,
         ),
-    )
+    ).paragraph_format.keep_with_next = True
     tag(doc, "{%p endif %}")
-    doc.paragraphs[-1].paragraph_format.keep_with_next = True
     bottom_block(doc)
     return doc
 
