@@ -13,9 +13,20 @@ from conversations.reporting import report_data
 from conversations.results import needs_decision, result_text, standing
 from conversations.screen import Screen, show
 from conversations.working import answers_of, require
-from storage.base import EDITABLE
+from storage.base import EDITABLE, UNIT_DETAIL_FIELDS, Unit
 from templates.report import SECTION_KEYS, summary_text
 from templates.text import t
+
+# The details a sent report prints and leaves out when unknown (the header's issuing body and the
+# recognising body have defaults; who signs for the head is often nobody).
+REPORT_DETAILS = ("address", "phone", "email", "member_count", "place_name", "doc_symbol",
+                  "signer_title", "signer_name")  # fmt: skip
+
+
+def report_gaps(unit: Unit) -> list[str]:
+    """The report details the unit has not given: the report leaves them out, so they are
+    listed before submission, where staff may fill them in or submit as it is."""
+    return [name for name in REPORT_DETAILS if getattr(unit, name) in (None, "")]
 
 
 class ConfirmSubmit(Screen):
@@ -32,12 +43,18 @@ class ConfirmSubmit(Screen):
         if missing:
             return await show(ctx, Mode.NARRATIVE, section=missing[0])
         text = result_text(q, assessment, standing(loaded, answers, ctx.today))
+        gaps = report_gaps(loaded.unit)
+        if gaps:
+            labels = ", ".join(t(f"detail.{name}").lower() for name in gaps)
+            text += "\n\n" + t("submit.missing_details", labels=labels)
         text += "\n\n" + t("submit.ask")
         options = [
             Option(t("submit.yes"), "o:submit"),
             Option(t("submit.review"), "o:review"),
             Option(t("submit.later"), "o:later"),
         ]
+        if gaps:  # last, so that the numbers people type for the others stay the same
+            options.append(Option(t("submit.fill_details"), "o:details"))
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
@@ -47,6 +64,11 @@ class ConfirmSubmit(Screen):
             return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
         if value == "o:submit":
             return await submit(ctx)
+        if value == "o:details":
+            unit = await ctx.unit()
+            gaps = report_gaps(unit) if unit else []
+            first = UNIT_DETAIL_FIELDS.index(gaps[0]) if gaps else 0
+            return [await show(ctx, Mode.DETAILS, field=first)]
         return await super().on_choice(ctx, value)
 
 

@@ -464,3 +464,48 @@ def test_cli_dossier_converts_to_pdf_when_libreoffice_is_here(tmp_path: Path) ->
     done = bot_report(str(full_file(tmp_path)), "--dossier", "--out", str(out), "--pdf")
     assert done.returncode == 0, done.stderr
     assert len(list(out.glob("*.pdf"))) == 3
+
+
+# --- In the chat: the missing details before submission; the dossier sent on submission ---------
+
+
+async def test_submission_lists_the_missing_details_then_sends_the_dossier(tmp_path: Path) -> None:
+    from conversations.engine import Engine
+    from conversations.settings import Settings
+    from storage.sqlite import SqliteRepository
+    from tests.chat_driver import ChatUser, register_unit, settle
+    from tests.test_engine import CO_QUAN, answer_all
+
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    engine = Engine(repository, Settings(reports_dir=tmp_path / "reports"),
+                    today=lambda: date(2026, 1, 10))  # fmt: skip
+    try:
+        lan = ChatUser(engine, "lan")
+        await register_unit(lan, "Trường Tiểu học Phổ Ninh", CO_QUAN)
+        await lan.command("danhgia 2025")
+        await answer_all(lan, {**MET, "2.4": "14/20", "2.5": "29/32"})  # mức độ 1, not 2
+        while "Dùng bản nháp này" in [c.label for c in lan.question.choices]:
+            await lan.press("Dùng bản nháp này")
+        question = lan.question
+        assert "Báo cáo chưa có: địa chỉ, số điện thoại, email, số thành viên" in question.text
+        labels = [c.label for c in question.choices]
+        assert labels[:3] == ["Nộp kết quả", "Xem lại trước", "Để sau"]
+        assert labels[-1] == "Nhập thông tin còn thiếu"
+        assert "Thông tin đơn vị (3/13): Địa chỉ" in await lan.press("Nhập thông tin còn thiếu")
+        await lan.say("Tổ dân phố Phước Hòa, phường Phổ Ninh, tỉnh Quảng Ngãi")
+        await lan.command("danhgia 2025")
+        await lan.press("Xem kết quả và nộp")  # back to the submission, the address now known
+        gaps = lan.question.text.split("Báo cáo chưa có: ")[1].split(".")[0]
+        assert gaps.startswith("số điện thoại") and "địa chỉ" not in gaps
+        await lan.press("Nộp kết quả")
+        sent = (await settle(engine))["lan"]
+        names = [f.name for reply in sent for f in reply.files]
+        assert [n.split("-truong-")[0] for n in names] == ["to-trinh", "bao-cao", "bang-tong-hop"]
+        assert all(re.fullmatch(r"[a-z-]+-truong-tieu-hoc-pho-ninh-2025-[0-9a-f]{6}\.docx", n)
+                   for n in names)  # fmt: skip
+        folders = {f.path.parent for reply in sent for f in reply.files}
+        assert folders == {tmp_path / "reports"}
+        proposal = docx.Document(str(next(f.path for r in sent for f in r.files)))
+        assert "Kính gửi: Ủy ban nhân dân cấp xã." in texts(proposal)  # no setting: the default
+    finally:
+        await repository.close()
