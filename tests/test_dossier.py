@@ -487,6 +487,8 @@ async def test_submission_lists_the_missing_details_then_sends_the_dossier(tmp_p
         while "Dùng bản nháp này" in [c.label for c in lan.question.choices]:
             await lan.press("Dùng bản nháp này")
         question = lan.question
+        # 2025: the level as the two-level government names it, in the chat as in the documents
+        assert "đủ điều kiện đề nghị công nhận “Đơn vị học tập” cấp xã mức độ 1" in question.text
         assert "Báo cáo chưa có: địa chỉ, số điện thoại, email, số thành viên" in question.text
         labels = [c.label for c in question.choices]
         assert labels[:3] == ["Nộp kết quả", "Xem lại trước", "Để sau"]
