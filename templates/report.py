@@ -671,12 +671,6 @@ def _unit_view(unit: Unit) -> dict[str, str]:
     return view
 
 
-def _parent_lines(parent: str | None) -> list[str]:
-    """The cơ quan chủ quản in capitals, as written (ND 30 lets it be shortened: "UBND TỈNH
-    QUẢNG NGÃI"), on the lines the unit split with "/"."""
-    return [" ".join(p.split()).upper() for p in re.split(r"/|\n", parent or "") if p.strip()]
-
-
 def _symbol(unit: Unit, kind: str) -> str:
     """ "BC-UBND" for the báo cáo, "TTr-UBND" for the tờ trình, from the unit's ký hiệu; the
     kind alone when the unit has none ("Số:   /BC")."""
@@ -799,7 +793,7 @@ def report_context(data: ReportData) -> dict[str, Any]:
     context: dict[str, Any] = {
         "unit": unit,
         "issuing": issuing,
-        "parent": _parent_lines(data.unit.parent_agency),
+        "parent": header_lines(data.unit.parent_agency, written_out=False),
         "symbol": _symbol(data.unit, "BC"),
         "issued": IssuedDate.of(data.issued, data.submitted_at, data.year),
         "subject": subject,
