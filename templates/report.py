@@ -303,11 +303,17 @@ def _points_rows(result: PointsResult) -> list[PointsRow]:
 
 
 def _part(data: ReportData, judgement: Judgement) -> str:
-    """The part of the members a chỉ tiêu's total counts ("20 cán bộ, công chức"), or ""."""
+    """The part of the members a chỉ tiêu's total counts ("tính trên 20 cán bộ, công chức"),
+    as noted, else "tính trên 20/32 thành viên" when the total is below the unit's members."""
     note = _one_line(data.part_notes.get(judgement.code))
-    if not note or not isinstance(judgement.answer, Counts):
+    answer, members = judgement.answer, data.unit.member_count
+    if not isinstance(answer, Counts):
         return ""
-    return t("report.part_note", total=judgement.answer.total, part=note)
+    if note:
+        return t("report.part_note", total=answer.total, part=note)
+    if members and answer.total < members:  # a part, though nobody said which one
+        return t("report.part_of_members", total=answer.total, members=members)
+    return ""
 
 
 def _recognition_rows(data: ReportData, result: RecognitionResult) -> list[RecognitionRow]:

@@ -511,3 +511,10 @@ async def test_submission_lists_the_missing_details_then_sends_the_dossier(tmp_p
         assert "Kính gửi: Ủy ban nhân dân cấp xã." in texts(proposal)  # no setting: the default
     finally:
         await repository.close()
+
+
+def test_a_total_below_the_members_says_it_counts_a_part_even_without_a_note() -> None:
+    data = report_data(part_notes={})
+    rows = {row[0]: row for row in table_texts(dossier(data)["bao-cao"], 1)}
+    assert rows["2.4"][3] == "14/20 (70%), tính trên 20/32 thành viên"  # the unit has 32
+    assert rows["2.1"][3] == "32/32 (100%)"  # all the members: nothing to add
