@@ -518,3 +518,21 @@ def test_a_total_below_the_members_says_it_counts_a_part_even_without_a_note() -
     rows = {row[0]: row for row in table_texts(dossier(data)["bao-cao"], 1)}
     assert rows["2.4"][3] == "14/20 (70%), tính trên 20/32 thành viên"  # the unit has 32
     assert rows["2.1"][3] == "32/32 (100%)"  # all the members: nothing to add
+
+
+async def test_the_settings_are_kept_by_the_storage(tmp_path: Path) -> None:
+    from storage.sqlite import SqliteRepository
+
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    try:
+        async with repository.transaction() as tx:
+            unit = await tx.create_unit("Ủy ban nhân dân phường Phổ Ninh", "co-quan", "cap-huyen")
+            fields = {"issuing_name": "Ủy ban nhân dân / phường Phổ Ninh",
+                      "recognising_body": "Ủy ban nhân dân phường Phổ Ninh"}  # fmt: skip
+            await tx.update_unit(unit.id, fields)
+        async with repository.transaction() as tx:
+            kept = await tx.get_unit(unit.id)
+        assert kept is not None
+        assert (kept.issuing_name, kept.recognising_body) == tuple(fields.values())
+    finally:
+        await repository.close()
