@@ -67,8 +67,8 @@ class ConfirmSubmit(Screen):
         if value == "o:details":
             unit = await ctx.unit()
             gaps = report_gaps(unit) if unit else []
-            first = UNIT_DETAIL_FIELDS.index(gaps[0]) if gaps else 0
-            return [await show(ctx, Mode.DETAILS, field=first)]
+            index = UNIT_DETAIL_FIELDS.index(gaps[0]) if gaps else 0
+            return [await show(ctx, Mode.DETAILS, field=index)]
         return await super().on_choice(ctx, value)
 
 
