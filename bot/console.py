@@ -81,10 +81,11 @@ def run_console(
             runner.run(repository.close())
             print(t("console.held"), file=sys.stderr)
             return 2
-        # Whoever runs the console holds its database file already: they may create supervising
-        # units in it (/taocaptren), so a newcomer can try the supervising level's page too.
+        # Reports are kept beside the database they belong to. Whoever runs the console holds
+        # its database file already: they may create supervising units in it (/taocaptren), so
+        # a newcomer can try the supervising level's page too.
         settings = Settings(
-            reports_dir=data_dir / "reports", admins=frozenset({f"{CHANNEL}:{user}"})
+            reports_dir=db_path.parent / "reports", admins=frozenset({f"{CHANNEL}:{user}"})
         )
         pages = LocalPages(repository.url, settings, data_dir)  # the page, on this machine only
         settings = replace(settings, page_links=pages.start())

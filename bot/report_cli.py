@@ -1,4 +1,6 @@
-"""`python -m bot report ANSWERS_FILE --out FILE.docx [--pdf]`: the report without any chat.
+"""`python -m bot report ANSWERS_FILE --out FILE.docx [--pdf]`: the report without any chat;
+`--dossier --out DIR`: every document the unit files (Thông tư 24/2023 Điều 10: the tờ trình,
+the báo cáo tự đánh giá and the bảng tổng hợp; Thông tư 22/2020: the báo cáo alone).
 
 For re-rendering a unit's report and for tests. ANSWERS_FILE (YAML or JSON) is either
 
@@ -7,9 +9,14 @@ For re-rendering a unit's report and for tests. ANSWERS_FILE (YAML or JSON) is e
   place_name, doc_symbol, signer_authority, signer_title, signer_name), `answers` (leaf code ->
   answer, as in `python -m rubric score`), and optionally `evidence` (code -> text), `narratives`
   (uu_diem, ton_tai, kien_nghi, phuong_huong), `basis`, `recipients`, `date` (YYYY-MM-DD),
-  `level1_decision_date` and `submitted_on` (YYYY-MM-DD, Thông tư 24/2023: see below);
+  `level1_decision_date` and `submitted_on` (YYYY-MM-DD, Thông tư 24/2023: see below), and the
+  optional parts real reports carry: `directives` (the documents received and issued, a list),
+  `members_by_kind` (kind -> number of people), `situation` (text), `training` (classes,
+  attendances, learners, planned: whole numbers) and `part_notes` (code -> which part of the
+  members a chỉ tiêu's total counts, e.g. "cán bộ, công chức");
 - or a flat answers file of `python -m rubric score` with `--framework ID` (and optionally
-  `--unit-kind`, `--year`); the unit's details are then dotted blanks for the clerk.
+  `--unit-kind`, `--year`: without it the framework's last year is taken, and stderr says so);
+  the unit's details are then left out of the report.
 
 Under Thông tư 24/2023 the report is written at the level the unit asks recognition at: mức độ 2
 when its answers meet mức độ 2 and its mức độ 1 decision (`--level1-decision-date`) is at least
@@ -25,11 +32,12 @@ that the clerk can also make in Word; a failed conversion with LibreOffice prese
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -40,21 +48,43 @@ from rubric.cli import DEFAULT_KIND, CliError, chosen_level, parse_date, read_an
 from rubric.levels import judge_levels
 from rubric.loader import RubricError
 from rubric.model import Framework, Kind
+from templates.files import write_whole
 from templates.report import (
     SECTION_KEYS,
     UNIT_FIELDS,
+    Extras,
     Narrative,
     Narratives,
     ReportData,
     ReportUnit,
+    Training,
+    dossier_kinds,
     draft_narratives,
+    render_dossier,
     render_report,
     summary_text,
 )
 from templates.text import t
 
-FULL_KEYS = ("framework", "year", "unit", "answers", "evidence", "narratives", "basis",
-             "recipients", "date", "level1_decision_date", "submitted_on")  # fmt: skip
+FULL_KEYS = (
+    "framework",
+    "year",
+    "unit",
+    "answers",
+    "evidence",
+    "narratives",
+    "basis",
+    "recipients",
+    "date",
+    "level1_decision_date",
+    "submitted_on",
+    "directives",
+    "members_by_kind",
+    "situation",
+    "training",
+    "part_notes",
+)
+TRAINING_KEYS = ("classes", "attendances", "learners", "planned")
 PDF_TIMEOUT = 180  # seconds; a cold LibreOffice start on a slow machine takes a while
 
 
@@ -154,13 +184,53 @@ def _evidence(raw: dict[str, Any], path: Path, framework: Framework, kind: Kind)
     return {code: _text(text, path, f"evidence.{code}") for code, text in raw.items()}
 
 
-def _recipients(value: object, path: Path) -> list[str]:
+def _recipients(value: object, path: Path, key: str = "recipients") -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         expected = t("report.type.texts")
-        raise CliError(t("report.bad_field", path=path, key="recipients", expected=expected))
+        raise CliError(t("report.bad_field", path=path, key=key, expected=expected))
     return list(value)
+
+
+def _count(value: object, path: Path, key: str, expected: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise CliError(t("report.bad_field", path=path, key=key, expected=t(expected)))
+    return value
+
+
+def _extras(data: dict[str, Any], path: Path) -> Extras:
+    """The optional parts: directives, members by kind, the situation and training figures."""
+    directives = _recipients(data.get("directives"), path, "directives")
+    members = _mapping(data.get("members_by_kind"), path, "members_by_kind")
+    by_kind = tuple(
+        (
+            _text(label, path, "members_by_kind"),
+            _count(n, path, f"members_by_kind.{label}", "report.type.members"),
+        )
+        for label, n in members.items()
+    )
+    raw_training = _mapping(data.get("training"), path, "training")
+    _check_keys(raw_training, TRAINING_KEYS, path)
+    figures = {
+        key: _count(value, path, f"training.{key}", "report.type.training")
+        for key, value in raw_training.items()
+        if value is not None
+    }
+    return Extras(
+        directives=tuple(directives),
+        members_by_kind=by_kind,
+        situation=_text(data.get("situation"), path, "situation"),
+        training=Training(**figures) if figures else None,
+    )
+
+
+def _part_notes(raw: dict[str, Any], path: Path, framework: Framework) -> dict[str, str]:
+    known = {ind.code for ind in framework.indicators}
+    for code in raw:
+        if code not in known:
+            raise CliError(t("report.evidence_code", path=path, code=code))
+    return {code: _text(text, path, f"part_notes.{code}") for code, text in raw.items()}
 
 
 def _answers(framework: Framework, kind: Kind, raw: dict[str, Any]) -> dict[str, Answer]:
@@ -201,6 +271,10 @@ def _full(data: dict[str, Any], source: Source) -> ReportData:
         basis=_text(data.get("basis"), path, "basis"),
         recipients=_recipients(data.get("recipients"), path),
         issued=_date(data.get("date"), path),
+        part_notes=_part_notes(
+            _mapping(data.get("part_notes"), path, "part_notes"), path, framework
+        ),
+        extras=_extras(data, path),
     )
 
 
@@ -209,15 +283,21 @@ def _flat(data: dict[str, Any], source: Source) -> ReportData:
     if not source.framework:
         raise CliError(t("report.needs_framework", path=source.path))
     framework, kind = resolve(source.framework, source.unit_kind)
-    year = (
-        source.year if source.year is not None else (framework.years.last or framework.years.first)
-    )
+    year = source.year
+    if year is None:
+        year = framework.years.last or _current_year(framework)
+        print(t("report.year_taken", path=source.path, year=year), file=sys.stderr)
     return ReportData(
         unit=ReportUnit(kind=kind.id, level=framework.unit_level or "cap-huyen"),
         framework=framework,
         year=_year(year, source.path, framework),
         answers=_answers(framework, kind, data),
     )
+
+
+def _current_year(framework: Framework) -> int:
+    """A framework still in force (no last year) reports on the year just ended."""
+    return max(framework.years.first, date.today().year - 1)
 
 
 def load_report_data(source: Source, today: date | None = None) -> ReportData:
@@ -286,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("answers", help=t("report.cli.answers"))
     parser.add_argument("--out", required=True, help=t("report.cli.out"))
+    parser.add_argument("--dossier", action="store_true", help=t("report.cli.dossier"))
     parser.add_argument("--pdf", action="store_true", help=t("report.cli.pdf"))
     parser.add_argument("--framework", help=t("report.cli.framework"))
     parser.add_argument("--unit-kind", default=DEFAULT_KIND,
@@ -303,6 +384,33 @@ def _write(report: ReportData, out: Path) -> Path:
         return render_report(report, out)
     except OSError as exc:
         raise CliError(t("report.write_failed", path=out, detail=exc.strerror or exc)) from exc
+
+
+def dossier_suffix(report: ReportData) -> str:
+    """A short suffix that tells apart two units of the same name and stays the same for the
+    same unit and year (a second run replaces the files of the first)."""
+    key = "|".join((report.unit.name, report.unit.address or "", str(report.year)))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:6]
+
+
+def _write_dossier(report: ReportData, folder: Path) -> list[Path]:
+    """Every document of the dossier into `folder` (created when missing)."""
+    if folder.exists() and not folder.is_dir():
+        raise CliError(t("report.cli.out_dossier", path=folder))
+    written = []
+    try:
+        for document in render_dossier(report, dossier_suffix(report)):
+            path = folder / document.name
+            written.append(write_whole(path, _writer(document.content)))
+    except OSError as exc:
+        raise CliError(t("report.write_failed", path=folder, detail=exc.strerror or exc)) from exc
+    if "to-trinh" not in dossier_kinds(report):
+        print(t("report.dossier_no_request", level=report.level), file=sys.stderr)
+    return written
+
+
+def _writer(content: bytes) -> Callable[[str], object]:
+    return lambda partial: Path(partial).write_bytes(content)
 
 
 def _pdf_step(docx: Path) -> int:
@@ -340,15 +448,21 @@ def main(argv: list[str] | None = None) -> int:
             _option_date(args.submitted_on, "--submitted-on"),
         )
         report = load_report_data(source)
-        docx = _write(report, Path(args.out))
+        if args.dossier:
+            documents = _write_dossier(report, Path(args.out))
+        else:
+            documents = [_write(report, Path(args.out))]
     except CliError as exc:
         print(str(exc), file=sys.stderr)
         return 2
     except RubricError as exc:
         print(t("cli.rubric_invalid"), str(exc).replace("\n", "; "), file=sys.stderr)
         return 2
-    print(docx)
-    status = _pdf_step(docx) if args.pdf else 0
+    status = 0
+    for docx in documents:
+        print(docx)
+        if args.pdf:
+            status = max(status, _pdf_step(docx))
     if args.summary:
         print(summary_text(report))
     return status

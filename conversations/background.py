@@ -19,7 +19,7 @@ from conversations.events import OutgoingFile, Reply, replies_from_json, replies
 from conversations.jobs import OVERVIEW, REMINDERS, REPORT, Recipient
 from conversations.overview import overview_reply
 from conversations.reminders import send_reminders
-from conversations.reporting import report_data, write_report
+from conversations.reporting import report_data, write_reports
 from conversations.settings import Settings
 from conversations.working import Working
 from storage import open_repository
@@ -81,15 +81,17 @@ async def _write_in_steps(repository: Repository, writes: list[list[Any]], claim
 
 
 async def _report(tx: Transaction, payload: dict[str, Any], settings: Settings) -> Result:
-    """Render the assessment's report as it is stored (as submitted, once submitted)."""
+    """Render the assessment's dossier as it is stored (as submitted, once submitted): every
+    document the unit files, sent together."""
     assessment = await tx.get_assessment_by_id(int(payload["assessment_id"]))
     unit = await tx.get_unit(assessment.unit_id) if assessment else None
     if assessment is None or unit is None:
         raise StorageError(f"no assessment {payload['assessment_id']} to report")
     today = assessment.submitted_on or datetime.now(VIETNAM).date()
     work = Working.of(unit, assessment)
-    file = write_report(settings.reports_dir, assessment, await report_data(tx, work, today))
-    return {"file": [str(file.path), file.name, file.caption]}
+    data = await report_data(tx, work, today)
+    files = write_reports(settings.reports_dir, assessment, data)
+    return {"files": [[str(file.path), file.name, file.caption] for file in files]}
 
 
 async def _overview(tx: Transaction, payload: dict[str, Any], settings: Settings) -> Result:
@@ -179,10 +181,10 @@ def _by_unit(writes: list[list[Any]], size: int) -> list[list[list[Any]]]:
 async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) -> None:
     """Record what `job` produced, in the transaction that marks it done."""
     if job.kind == REPORT:
-        path, name, caption = result["file"]
-        file = OutgoingFile(Path(path), name, caption)
+        rows = result["files"] if "files" in result else [result["file"]]  # a job of before
+        files = tuple(OutgoingFile(Path(path), name, caption) for path, name, caption in rows)
         for to in _recipients(job):
-            await send(tx, to, [Reply("", files=(file,))])
+            await send(tx, to, [Reply("", files=files)])
     elif job.kind == OVERVIEW:
         for to in _recipients(job):
             await send(tx, to, replies_from_json(result))

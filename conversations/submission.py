@@ -15,9 +15,20 @@ from conversations.results import needs_decision, result_text, standing
 from conversations.review import review_text
 from conversations.screen import Screen, show
 from conversations.working import Working, answers_of, require, require_editable
-from storage.base import EDITABLE
+from storage.base import EDITABLE, UNIT_DETAIL_FIELDS, Unit
 from templates.report import SECTION_KEYS, summary_text
 from templates.text import t
+
+# The details a sent report prints and leaves out when unknown (the header's issuing body and the
+# recognising body have defaults; who signs for the head is often nobody).
+REPORT_DETAILS = ("address", "phone", "email", "member_count", "place_name", "doc_symbol",
+                  "signer_title", "signer_name")  # fmt: skip
+
+
+def report_gaps(unit: Unit) -> list[str]:
+    """The report details the unit has not given: the report leaves them out, so they are
+    listed before submission, where staff may fill them in or submit as it is."""
+    return [name for name in REPORT_DETAILS if getattr(unit, name) in (None, "")]
 
 
 class ConfirmSubmit(Screen):
@@ -36,6 +47,10 @@ class ConfirmSubmit(Screen):
         scored = standing(loaded, answers, ctx.today)
         text = result_text(q, assessment, scored)
         text += "\n\n" + await part_three(ctx, loaded, text)
+        gaps = report_gaps(loaded.unit)
+        if gaps:
+            labels = ", ".join(t(f"detail.{name}").lower() for name in gaps)
+            text += "\n\n" + t("submit.missing_details", labels=labels)
         text += "\n\n" + t("submit.ask")
         options = [
             Option(t("submit.yes"), "o:submit"),
@@ -43,6 +58,8 @@ class ConfirmSubmit(Screen):
             Option(t("submit.review"), "o:review"),
             Option(t("submit.later"), "o:later"),
         ]
+        if gaps:  # last, so that the numbers people type for the others stay the same
+            options.append(Option(t("submit.fill_details"), "o:details"))
         return ctx.prompt(text, options)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
@@ -55,6 +72,11 @@ class ConfirmSubmit(Screen):
             return [Reply(t("pause.done")), await show(ctx, Mode.MENU)]
         if value == "o:submit":
             return await submit(ctx)
+        if value == "o:details":
+            unit = await ctx.unit()
+            gaps = report_gaps(unit) if unit else []
+            index = UNIT_DETAIL_FIELDS.index(gaps[0]) if gaps else 0
+            return [await show(ctx, Mode.DETAILS, field=index)]
         return await super().on_choice(ctx, value)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:

@@ -120,7 +120,15 @@ def level_json(result: RecognitionResult) -> dict[str, Any]:
                 "code": j.code,
                 "status": str(j.status),
                 "value": to_plain(j.answer) if j.answer is not None else None,
-                "percent": float(j.percent) if j.percent is not None else None,
+                # exact (31/32 -> 96.875, never 96.9 beside a "không đạt" it does not explain)
+                "percent": (
+                    float(j.answer.fraction * 100) if isinstance(j.answer, Counts) else None
+                ),
+                "fraction": (
+                    f"{j.answer.achieved}/{j.answer.total}"
+                    if isinstance(j.answer, Counts)
+                    else None
+                ),
                 "percent_text": (
                     format_percent(j.answer.fraction) if isinstance(j.answer, Counts) else None
                 ),

@@ -98,6 +98,10 @@ class Unit:
     signer_authority: str | None = _detail("e.g. KT. TRƯỞNG PHÒNG (empty when the head signs)")
     signer_title: str | None = _detail("e.g. PHÓ TRƯỞNG PHÒNG")
     signer_name: str | None = _detail("người ký")
+    # Asked last (both skippable): the header's issuing body in its own words and line breaks,
+    # and the body the TT 24 dossier goes to (else the supervising unit's, else the year's).
+    issuing_name: str | None = _detail("the header's issuing body, lines split by '/'")
+    recognising_body: str | None = _detail("cơ quan xét công nhận (TT 24): Kính gửi, Nơi nhận")
     created_at: datetime | None = None
     level1_decision_number: str | None = None  # None: never asked; "": none yet
     level1_decision_date: date | None = None

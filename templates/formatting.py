@@ -24,10 +24,11 @@ def format_number(value: Decimal | int | float) -> str:
 def format_percent(value: Fraction | Decimal | int | float) -> str:
     """A percentage for people.
 
-    A measured fraction always shows one decimal (31/32 -> "96,9%", 16/32 -> "50,0%"), as the
-    circular's figures are compared at that precision; a threshold from the rubric shows as
-    written (90 -> "90%").
+    A measured fraction shows one decimal, rounded half up, and none when it is zero, as real
+    reports write them (31/32 -> "96,9%", 14/20 -> "70%", 32/32 -> "100%"); a threshold from
+    the rubric shows as written (90 -> "90%"). The decision never uses this text: it compares
+    the exact fraction.
     """
     if isinstance(value, Fraction):
-        return format(percent_value(value), "f").replace(".", ",") + "%"
+        return format_number(percent_value(value)) + "%"
     return format_number(value) + "%"

@@ -6,9 +6,13 @@ figure from people: subtotals, total, percentages, classification and recognitio
 templates/report/ (docxtpl, editable in Word), the jinja2 files under templates/chat/ and the
 catalogue templates/messages.vi.yaml; this module only assembles the figures for them.
 
-Entry points: `render_report` (the .docx), `summary_text` (one chat message, at most 2,000
-characters so it fits Zalo as well as Telegram), `draft_narratives` (ưu điểm, tồn tại, kiến nghị,
-phương hướng drafted from the answers where the unit wrote nothing, flagged as drafts).
+Entry points: `render_report` (the .docx), `render_dossier` (the documents a unit files: under
+Thông tư 24/2023 Điều 10 the tờ trình, the báo cáo tự đánh giá and the bảng tổng hợp; under
+Thông tư 22/2020 the báo cáo alone), `summary_text` (one chat message, at most 2,000 characters
+so it fits Zalo as well as Telegram), `draft_narratives` (ưu điểm, tồn tại, kiến nghị, phương
+hướng drafted from the answers where the unit wrote nothing, flagged as drafts).
+
+A sent document carries no product words and no dotted blanks: what stays unknown is left out.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from fractions import Fraction
 from importlib.resources import files
 from io import BytesIO
 from pathlib import Path
@@ -26,6 +31,7 @@ import jinja2
 from docxtpl import DocxTemplate  # type: ignore[import-untyped]
 
 from rubric.answers import Answer, Counts, YesNo
+from rubric.authorities import Authority, authority
 from rubric.loader import kind as load_kind
 from rubric.model import AnswerKind, Framework, Indicator, Kind
 from rubric.scoring import (
@@ -41,6 +47,7 @@ from storage.base import UNIT_DETAIL_FIELDS, Unit
 from templates.files import write_whole
 from templates.formatting import VIETNAM, format_number, format_percent
 from templates.text import render, t
+from templates.wording import about, ascii_slug, clause, count_words, header_lines
 from templates.xmlsafe import xml_safe_tree
 
 SUMMARY_LIMIT = 2000  # Zalo's limit for one message (Telegram's is 4,096)
@@ -51,7 +58,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # docxtpl turns \a, \f, \t i
 @dataclass(frozen=True, slots=True)
 class ReportUnit(Unit):
     """A unit not kept in storage (the command line, tests): a `storage.base.Unit` whose name,
-    kind and level may be left out; blanks become dotted lines in the report."""
+    kind and level may be left out; what is left out is left out of the report too."""
 
     id: int = 0
     name: str = ""
@@ -101,6 +108,29 @@ class Narratives:
 
 
 @dataclass(frozen=True, slots=True)
+class Training:
+    """The year's training figures (seeds: "… lượt người, … lớp, đạt …% kế hoạch"); any may be
+    unknown (None)."""
+
+    classes: int | None = None  # lớp đào tạo, bồi dưỡng
+    attendances: int | None = None  # lượt người
+    learners: int | None = None  # học viên
+    planned: int | None = None  # lượt người in the year's plan
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What real reports carry beside the answers, each printed only when given: the documents
+    received and issued ("Công tác chỉ đạo, triển khai"), the members by kind ("Đặc điểm tình
+    hình": cán bộ 12, công chức 14 …) and the training figures."""
+
+    directives: tuple[str, ...] = ()
+    members_by_kind: tuple[tuple[str, int], ...] = ()
+    situation: str = ""
+    training: Training | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ReportData:
     """Everything one report needs; the figures are computed from `answers` when rendering."""
 
@@ -117,9 +147,13 @@ class ReportData:
     issued: date | None = None  # the date line; None leaves day and month for the clerk
     level: int = 1  # the mức độ the unit asks recognition at (recognition frameworks)
     scored: Result | None = None  # the result as the caller already computed it from `answers`
-    # chỉ tiêu code -> the group its total counts, as the unit named it ("cán bộ, công chức"),
-    # when the total is only a part of the members (conversations.part_notes); for the table.
+    # Whom the dossier is addressed to and who recognises (TT 24); None: the unit's setting, then
+    # the year's default (rubric/authorities.yaml).
+    authority: Authority | None = None
+    # Which part of the members a chỉ tiêu's total counts when it is not all of them (code ->
+    # "cán bộ, công chức"): 14/20 of a unit of 32 says "tính trên 20 cán bộ, công chức".
     part_notes: Mapping[str, str] = field(default_factory=dict)
+    extras: Extras = Extras()
 
     @property
     def kind(self) -> Kind:
@@ -132,6 +166,13 @@ class ReportData:
             return self.scored
         level = self.level if self.framework.method == "recognition" else 1
         return evaluate(self.framework, self.kind, self.answers, level)
+
+    def recognising(self) -> Authority:
+        """The body the dossier goes to: as given, else the unit's setting, else the year's."""
+        if self.authority is not None:
+            return self.authority
+        level = self.framework.unit_level or "cap-huyen"
+        return authority(level, self.year, self.unit.recognising_body)
 
 
 # --- Text hygiene ----------------------------------------------------------------------------
@@ -171,29 +212,48 @@ def _requirement(indicator: Indicator) -> str:
     return t("report.requirement_yes_no")
 
 
-def _measured(answer: Answer | None) -> str:
-    """The "Kết quả của đơn vị" cell: "31/32 (96,9%)", "Có", "Không" or a dash."""
+def _measured(answer: Answer | None, part: str = "") -> str:
+    """The "Kết quả của đơn vị" cell: "31/32 (96,9%)", "Đã thực hiện" or a dash; with the part
+    of the members a total counts when it is not all of them."""
     match answer:
         case Counts(achieved, total):
             percent = format_percent(answer.fraction)
-            return t("report.result_counts", achieved=achieved, total=total, percent=percent)
+            return t(
+                "report.result_counts", achieved=achieved, total=total, percent=percent, part=part
+            )
         case YesNo(met):
             return t("report.result_yes" if met else "report.result_no")
     return t("report.result_na")
 
 
-def _judgement_figure(judgement: Judgement) -> str:
-    """A chỉ tiêu's figure in a sentence: "31/32 thành viên, tỷ lệ 96,9%" or "đạt"."""
-    answer = judgement.answer
+def _sentence(judgement: Judgement, year: int, part: str = "") -> str:
+    """A chỉ tiêu's result in one sentence of the report, from its answer alone (part II.2
+    when the unit wrote nothing for it)."""
+    answer, indicator = judgement.answer, judgement.indicator
+    if judgement.status is Status.KHONG_AP_DUNG or answer is None:
+        return t("report.sentence.na")
+    words = clause(indicator.text)
     if isinstance(answer, Counts):
         return t(
-            "report.figure_counts",
+            "report.sentence.counts_met"
+            if judgement.status is Status.DAT
+            else "report.sentence.counts_unmet",
+            year=year,
             achieved=answer.achieved,
             total=answer.total,
-            subject=judgement.indicator.subject,
+            clause=words,
+            part=part,
             percent=format_percent(answer.fraction),
+            threshold=format_percent(judgement.threshold or 0),
+            shortfall=judgement.shortfall,
+            subject=indicator.subject,
         )
-    return _status_label(judgement.status).lower()
+    met = isinstance(answer, YesNo) and answer.met
+    return t("report.sentence.yes" if met else "report.sentence.no", year=year, clause=words)
+
+
+def _points_sentence(ind: IndicatorScore) -> str:
+    return t("report.sentence.points", score=ind.score, max=ind.max)
 
 
 def _score_figure(score: int, maximum: int) -> str:
@@ -242,7 +302,21 @@ def _points_rows(result: PointsResult) -> list[PointsRow]:
     return rows
 
 
-def _recognition_rows(result: RecognitionResult) -> list[RecognitionRow]:
+def _part(data: ReportData, judgement: Judgement) -> str:
+    """The part of the members a chỉ tiêu's total counts ("tính trên 20 cán bộ, công chức"),
+    as noted, else "tính trên 20/32 thành viên" when the total is below the unit's members."""
+    note = _one_line(data.part_notes.get(judgement.code))
+    answer, members = judgement.answer, data.unit.member_count
+    if not isinstance(answer, Counts):
+        return ""
+    if note:
+        return t("report.part_note", total=answer.total, part=note)
+    if members and answer.total < members:  # a part, though nobody said which one
+        return t("report.part_of_members", total=answer.total, members=members)
+    return ""
+
+
+def _recognition_rows(data: ReportData, result: RecognitionResult) -> list[RecognitionRow]:
     rows: list[RecognitionRow] = []
     for criterion in result.criteria:
         status = _status_label(criterion.status)
@@ -251,16 +325,16 @@ def _recognition_rows(result: RecognitionResult) -> list[RecognitionRow]:
             rows.append(
                 RecognitionRow(
                     j.code,
-                    j.indicator.text,
+                    _one_line(j.indicator.text),
                     _requirement(j.indicator),
-                    _measured(j.answer),
+                    _measured(j.answer, _part(data, j)),
                     _status_label(j.status),
                 )
             )
     return rows
 
 
-# --- Evidence narrative per indicator -----------------------------------------------------------
+# --- Part II.2: what the unit did, per chỉ tiêu, grouped by tiêu chí ---------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,10 +345,22 @@ class EvidencePart:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceBlock:
+    """A chỉ tiêu in part II.2: its lead ("Chỉ tiêu 2.1."), the sentence of its answer first,
+    then the unit's own paragraphs (the table already gives its wording)."""
+
     code: str
     text: str
-    figure: str
     parts: tuple[EvidencePart, ...]
+    lead: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceGroup:
+    """A tiêu chí's heading and the blocks of its chỉ tiêu."""
+
+    code: str
+    title: str
+    blocks: tuple[EvidenceBlock, ...]
 
 
 def _parts(text: str | None, label: str = "") -> list[EvidencePart]:
@@ -282,32 +368,35 @@ def _parts(text: str | None, label: str = "") -> list[EvidencePart]:
     return [EvidencePart(label if i == 0 else "", p) for i, p in enumerate(paragraphs)]
 
 
-def _indicator_figures(result: Result) -> dict[str, str]:
-    """Each indicator's result as words, for the heading of its evidence paragraph."""
+def _answer_sentences(data: ReportData, result: Result) -> dict[str, str]:
+    """Each indicator's result as a sentence, for a chỉ tiêu the unit wrote nothing about."""
     if isinstance(result, PointsResult):
         return {
-            ind.code: _score_figure(ind.score, ind.max)
+            ind.code: _points_sentence(ind)
             for criterion in result.criteria
             for ind in criterion.indicators
         }
-    return {j.code: _judgement_figure(j) for j in result.judgements}
+    return {j.code: _sentence(j, data.year, _part(data, j)) for j in result.judgements}
 
 
-def _evidence_blocks(data: ReportData, result: Result) -> list[EvidenceBlock]:
-    """Indicators the unit wrote evidence for, in questionnaire order (the others are left out)."""
-    figures = _indicator_figures(result)
-    blocks = []
-    for base in data.framework.indicators:
-        indicator = base.for_kind(data.kind)
-        parts = _parts(data.evidence.get(indicator.code))
-        for item in indicator.items:
-            parts += _parts(data.evidence.get(item.code), _one_line(item.text).rstrip("."))
-        if parts:
+def _evidence_groups(data: ReportData, result: Result) -> list[EvidenceGroup]:
+    """Every indicator, in questionnaire order under its tiêu chí: the unit's own evidence, and
+    the sentence of its answer first (the figure stays in the text, not only in the table)."""
+    sentences = _answer_sentences(data, result)
+    groups = []
+    for criterion in data.framework.criteria:
+        blocks = []
+        for base in criterion.indicators:
+            indicator = base.for_kind(data.kind)
+            parts = [EvidencePart("", sentences[indicator.code])]
+            parts += _parts(data.evidence.get(indicator.code))
+            for item in indicator.items:
+                parts += _parts(data.evidence.get(item.code), _one_line(item.text).rstrip("."))
             text = _one_line(indicator.text).rstrip(".")
-            blocks.append(
-                EvidenceBlock(indicator.code, text, figures[indicator.code], tuple(parts))
-            )
-    return blocks
+            lead = t(f"report.lead.{data.framework.method}", code=indicator.code)
+            blocks.append(EvidenceBlock(indicator.code, text, tuple(parts), lead))
+        groups.append(EvidenceGroup(criterion.code, _one_line(criterion.title), tuple(blocks)))
+    return groups
 
 
 # --- Shortfalls and strengths (drafts and the summary) -------------------------------------------
@@ -322,36 +411,103 @@ class Shortfall:
     figure: str
     need: str = ""  # "yêu cầu tối thiểu 90%, còn thiếu 2 thành viên"
     items: tuple[tuple[str, str], ...] = ()  # (item wording, "2/3 điểm") below their maximum
+    criterion: str = ""  # the tiêu chí's code
+    sentence: str = ""  # "chỉ tiêu 2.4 chưa đạt: mới có 14/32 …" (inside a sentence, lower)
+    remedy: str = ""  # "nâng tỷ lệ thành viên … lên tối thiểu 50%"
 
 
-def _points_shortfall(ind: IndicatorScore) -> Shortfall:
+def _judgement_figure(judgement: Judgement) -> str:
+    """A chỉ tiêu's figure in a sentence: "31/32 thành viên, tỷ lệ 96,9%" or "đạt"."""
+    answer = judgement.answer
+    if isinstance(answer, Counts):
+        return t(
+            "report.figure_counts",
+            achieved=answer.achieved,
+            total=answer.total,
+            subject=judgement.indicator.subject,
+            percent=format_percent(answer.fraction),
+        )
+    return _status_label(judgement.status).lower()
+
+
+def _points_shortfall(criterion: str, ind: IndicatorScore) -> Shortfall:
     items = tuple(
         (_one_line(item.text).rstrip("."), _score_figure(item.score or 0, item.max))
         for item in ind.items
         if item.score is not None and item.score < item.max
     )
     text = _one_line(ind.text).rstrip(".")
-    return Shortfall(ind.code, text, _score_figure(ind.score, ind.max), items=items)
+    words = clause(ind.text)
+    details = "; ".join(f"{clause(item)} ({figure})" for item, figure in items)
+    sentence = t(
+        "report.shortfall.points",
+        code=ind.code,
+        clause=words,
+        score=ind.score,
+        max=ind.max,
+        items=details,
+    )
+    remedy = t("report.remedy.points", code=ind.code, clause=words)
+    figure = _score_figure(ind.score, ind.max)
+    return Shortfall(
+        ind.code, text, figure, items=items, criterion=criterion, sentence=sentence, remedy=remedy
+    )
 
 
-def _recognition_shortfall(judgement: Judgement) -> Shortfall:
+def _recognition_shortfall(criterion: str, judgement: Judgement) -> Shortfall:
     need = ""
-    if isinstance(judgement.answer, Counts) and judgement.threshold is not None:
+    words = clause(judgement.indicator.text)
+    answer = judgement.answer
+    threshold = format_percent(judgement.threshold or 0)
+    if isinstance(answer, Counts) and judgement.threshold is not None:
         need = t(
             "report.need_counts",
-            threshold=format_percent(judgement.threshold),
+            threshold=threshold,
             shortfall=judgement.shortfall,
             subject=judgement.indicator.subject,
         )
+        sentence = t(
+            "report.shortfall.counts",
+            code=judgement.code,
+            achieved=answer.achieved,
+            total=answer.total,
+            clause=words,
+            percent=format_percent(answer.fraction),
+            threshold=threshold,
+            shortfall=judgement.shortfall,
+            subject=judgement.indicator.subject,
+        )
+        remedy = t("report.remedy.counts", clause=words, threshold=threshold)
+    else:
+        sentence = t("report.shortfall.yes_no", code=judgement.code, clause=words)
+        remedy = t("report.remedy.yes_no", clause=words)
     text = _one_line(judgement.indicator.text).rstrip(".")
-    return Shortfall(judgement.code, text, _judgement_figure(judgement), need)
+    return Shortfall(
+        judgement.code,
+        text,
+        _judgement_figure(judgement),
+        need,
+        criterion=criterion,
+        sentence=sentence,
+        remedy=remedy,
+    )
 
 
 def shortfalls(result: Result) -> list[Shortfall]:
     """What fell short, in questionnaire order: the heart of "tồn tại" and of the summary."""
     if isinstance(result, PointsResult):
-        return [_points_shortfall(ind) for ind in result.below_maximum()]
-    return [_recognition_shortfall(j) for j in result.judgements if j.status is Status.KHONG_DAT]
+        return [
+            _points_shortfall(c.code, ind)
+            for c in result.criteria
+            for ind in c.indicators
+            if ind.complete and ind.score < ind.max
+        ]
+    return [
+        _recognition_shortfall(c.code, j)
+        for c in result.criteria
+        for j in c.judgements
+        if j.status is Status.KHONG_DAT
+    ]
 
 
 def _applicable(result: RecognitionResult) -> list[Judgement]:
@@ -362,49 +518,96 @@ def _met(result: RecognitionResult) -> list[Judgement]:
     return [j for j in result.judgements if j.status is Status.DAT]
 
 
-def _level_label(framework: Framework) -> str:
-    """ "cấp huyện" / "cấp tỉnh", as it reads inside a sentence."""
-    return t(f"level.{framework.unit_level or 'cap-huyen'}").lower()
+def level_label(framework: Framework, year: int) -> str:
+    """ "cấp huyện" / "cấp tỉnh", as it reads inside a sentence: the name of the level for the
+    year (rubric/authorities.yaml: the units of TT 24's "cấp huyện" are cấp xã from 2025)."""
+    level = framework.unit_level or "cap-huyen"
+    return authority(level, year).level_label or t(f"level.{level}").lower()
 
 
-def _points_strengths(result: PointsResult) -> dict[str, Any]:
-    """Criteria at full marks, and the full-mark indicators of the other criteria."""
-    full = [c for c in result.criteria if c.score == c.max]
-    others = [ind for c in result.criteria if c not in full for ind in c.indicators]
-    return {
-        "full_criteria": full,
-        "full_indicators": [ind.code for ind in others if ind.score == ind.max],
-    }
+@dataclass(frozen=True, slots=True)
+class CriterionView:
+    """A tiêu chí as the drafts speak of it: "Về …", how many of its chỉ tiêu were met, the
+    lowest and highest percentages among those met, and what fell short."""
+
+    code: str
+    about: str
+    met: int
+    applicable: int
+    full: bool
+    score: str  # TT 22: "30/30"; TT 24: ""
+    low: str
+    high: str
+    short: tuple[Shortfall, ...]
+
+    @property
+    def met_words(self) -> str:
+        return count_words(self.met)
+
+    @property
+    def applicable_words(self) -> str:
+        return count_words(self.applicable)
 
 
-def _recognition_strengths(framework: Framework, result: RecognitionResult) -> dict[str, Any]:
-    """Criteria đạt, and each counted chỉ tiêu đạt with its figure and threshold."""
-    strong = [
-        (j.code, _judgement_figure(j), format_percent(j.threshold))
-        for j in _met(result)
-        if isinstance(j.answer, Counts) and j.threshold is not None
-    ]
-    return {
-        "met_criteria": [c for c in result.criteria if c.status is Status.DAT],
-        "strong": strong,
-        "level_label": _level_label(framework),
-    }
+def _criterion_views(result: Result, short: list[Shortfall]) -> list[CriterionView]:
+    views = []
+    if isinstance(result, PointsResult):
+        for c in result.criteria:
+            mine = tuple(s for s in short if s.criterion == c.code)
+            full = sum(1 for ind in c.indicators if ind.score == ind.max)
+            views.append(
+                CriterionView(
+                    c.code,
+                    about(c.title),
+                    full,
+                    len(c.indicators),
+                    c.score == c.max,
+                    f"{c.score}/{c.max}",
+                    "",
+                    "",
+                    mine,
+                )
+            )
+        return views
+    for crit in result.criteria:
+        applicable = [j for j in crit.judgements if j.status is not Status.KHONG_AP_DUNG]
+        met = [j for j in applicable if j.status is Status.DAT]
+        fractions = [j.answer.fraction for j in met if isinstance(j.answer, Counts)]
+        low = format_percent(min(fractions)) if fractions else ""
+        high = format_percent(max(fractions)) if fractions else ""
+        mine = tuple(s for s in short if s.criterion == crit.code)
+        views.append(
+            CriterionView(
+                crit.code,
+                about(crit.title),
+                len(met),
+                len(applicable),
+                crit.status is Status.DAT,
+                "",
+                low,
+                high,
+                mine,
+            )
+        )
+    return views
 
 
 def _draft_context(framework: Framework, result: Result, year: int) -> dict[str, Any]:
     """Figures the draft templates choose from; the sentences are in templates/chat/."""
+    short = shortfalls(result)
     context: dict[str, Any] = {
         "framework": framework,
         "result": result,
         "points": isinstance(result, PointsResult),
         "year": year,
         "next_year": year + 1,
-        "shortfalls": shortfalls(result),
+        "shortfalls": short,
+        "criteria": _criterion_views(result, short),
+        "level_label": level_label(framework, year),
+        "can_rise": False,
     }
-    if isinstance(result, PointsResult):
-        context.update(_points_strengths(result))
-    else:
-        context.update(_recognition_strengths(framework, result))
+    if isinstance(result, RecognitionResult):
+        context["can_rise"] = result.recognised and result.level < max(framework.levels or [1])
     return context
 
 
@@ -446,18 +649,22 @@ class IssuedDate:
     year: str
 
     @classmethod
-    def of(cls, issued: date | None, submitted_at: datetime | None) -> IssuedDate:
-        """The full date when known; else blanks for the clerk, with the year of submission."""
+    def of(
+        cls, issued: date | None, submitted_at: datetime | None, year: int | None = None
+    ) -> IssuedDate:
+        """The full date when known; else blanks for the clerk, with the year always: that of
+        the submission, else the year after the assessment year (reports are filed then)."""
         blank = " " * 6
         if issued is not None:
             month = f"{issued.month:02d}" if issued.month < 3 else str(issued.month)
             return cls(f"{issued.day:02d}", month, str(issued.year))
-        year = str(_local(submitted_at).year) if submitted_at else blank
-        return cls(blank, blank, year)
+        if submitted_at is not None:
+            return cls(blank, blank, str(_local(submitted_at).year))
+        return cls(blank, blank, str(year + 1) if year is not None else blank)
 
 
 def _unit_view(unit: Unit) -> dict[str, str]:
-    """The unit's fields as clean strings ("" when unknown; the template prints dotted lines)."""
+    """The unit's fields as clean strings ("" when unknown: the template leaves it out)."""
     view = {
         name: _one_line(getattr(unit, name, None) or "")
         for name in UNIT_FIELDS
@@ -466,18 +673,35 @@ def _unit_view(unit: Unit) -> dict[str, str]:
     count = unit.member_count
     view["member_count"] = format_number(count) if count is not None else ""
     if not view["name"]:
-        view["name"] = t("report.blank")
+        view["name"] = t("report.unit_unnamed")
     return view
 
 
+def _symbol(unit: Unit, kind: str) -> str:
+    """ "BC-UBND" for the báo cáo, "TTr-UBND" for the tờ trình, from the unit's ký hiệu; the
+    kind alone when the unit has none ("Số:   /BC")."""
+    symbol = _one_line(unit.doc_symbol).strip("/ ")
+    for prefix in ("BC-", "TTr-", "TTR-", "BC", "TTr"):
+        if symbol.startswith(prefix):
+            symbol = symbol[len(prefix) :].lstrip("-")
+            break
+    return f"{kind}-{symbol}" if symbol else kind
+
+
 def _recipients(data: ReportData) -> list[str]:
-    """Nơi nhận: as given, else the supervising body "(b/c)"; "Lưu: VT." is in the template."""
+    """Nơi nhận: as given, else the recognising body (TT 24) and the supervising body "(b/c)";
+    "Lưu: VT." is in the template."""
     given = [_one_line(name).rstrip(";.") for name in data.recipients]
     given = [name for name in given if name and not name.casefold().startswith("lưu")]
     if given or data.recipients:
         return given
+    names: list[str] = []
+    if data.framework.method == "recognition":
+        names.append(data.recognising().addressee)
     supervising = _one_line(data.unit.supervising_name)
-    return [t("report.recipient_supervisor", name=supervising)] if supervising else []
+    if supervising and all(supervising.casefold() != n.casefold() for n in names):
+        names.append(t("report.recipient_supervisor", name=supervising))
+    return names
 
 
 def _sections(narratives: Narratives) -> dict[str, dict[str, Any]]:
@@ -493,13 +717,15 @@ def _points_context(result: PointsResult) -> dict[str, Any]:
         "total": result.total,
         "max_total": result.max_total,
         "classification": result.classification,
+        "recognised": False,
     }
 
 
-def _recognition_context(framework: Framework, result: RecognitionResult) -> dict[str, Any]:
+def _recognition_context(data: ReportData, result: RecognitionResult) -> dict[str, Any]:
     not_applicable = [j.code for j in result.judgements if j.status is Status.KHONG_AP_DUNG]
+    body = data.recognising()
     return {
-        "rows": _recognition_rows(result),
+        "rows": _recognition_rows(data, result),
         "met": len(_met(result)),
         "applicable": len(_applicable(result)),
         "recognised": result.recognised,
@@ -507,7 +733,9 @@ def _recognition_context(framework: Framework, result: RecognitionResult) -> dic
         "unmet": ", ".join(result.unmet),
         "not_applicable": ", ".join(not_applicable),
         "level": result.level,
-        "level_label": _level_label(framework),
+        "level_label": level_label(data.framework, data.year),
+        "addressee": body.addressee,
+        "decider": body.decider,
     }
 
 
@@ -517,8 +745,48 @@ def _subject(data: ReportData) -> str:
     return subject.replace("{level}", str(data.level))
 
 
+def _training(data: ReportData) -> str:
+    training = data.extras.training
+    if training is None or not any(
+        v is not None
+        for v in (training.classes, training.attendances, training.learners, training.planned)
+    ):
+        return ""
+    plan = ""
+    if training.planned and training.attendances is not None:
+        plan = format_percent(Fraction(training.attendances, training.planned))
+    return t(
+        "report.training",
+        year=data.year,
+        classes=training.classes,
+        attendances=training.attendances,
+        learners=training.learners,
+        planned=training.planned,
+        plan=plan,
+    )
+
+
+def _members(data: ReportData) -> str:
+    kinds = [(_one_line(label), count) for label, count in data.extras.members_by_kind]
+    kinds = [(label, count) for label, count in kinds if label]
+    if not kinds:
+        return ""
+    listed = ", ".join(f"{format_number(count)} {label}" for label, count in kinds)
+    total = data.unit.member_count
+    if total is None:
+        total = sum(count for _, count in kinds)
+    return t("report.members_by_kind", total=format_number(total), kinds=listed)
+
+
+def _headings(context: dict[str, Any]) -> dict[str, str]:
+    """The Roman numerals of the report's parts: "Công tác chỉ đạo" only when it has content."""
+    parts = ["info", *(["directives"] if context["directives"] else []), "results", "assessment"]
+    numerals = ("I", "II", "III", "IV", "V")
+    return {name: numerals[index] for index, name in enumerate(parts)}
+
+
 def report_context(data: ReportData) -> dict[str, Any]:
-    """Everything the .docx template prints; raises ValueError for an unfinished assessment."""
+    """Everything the .docx templates print; raises ValueError for an unfinished assessment."""
     result = data.result()
     if not result.complete:
         raise ValueError("a report needs every indicator answered")
@@ -526,25 +794,33 @@ def report_context(data: ReportData) -> dict[str, Any]:
     basis = _one_line(data.basis) or t(
         "report.basis_default", legal_basis=data.framework.legal_basis
     )
+    unit = _unit_view(data.unit)
+    issuing = header_lines(data.unit.issuing_name or unit["name"])
     context: dict[str, Any] = {
-        "unit": _unit_view(data.unit),
-        "blank": t("report.blank"),
-        "kind_label": data.kind.label,
-        "issued": IssuedDate.of(data.issued, data.submitted_at),
+        "unit": unit,
+        "issuing": issuing,
+        "parent": header_lines(data.unit.parent_agency, written_out=False),
+        "symbol": _symbol(data.unit, "BC"),
+        "issued": IssuedDate.of(data.issued, data.submitted_at, data.year),
         "subject": subject,
         "subject_lower": _lower_first(subject),
         "basis": basis,
         "framework": data.framework,
         "year": data.year,
         "next_year": data.year + 1,
-        "evidence": _evidence_blocks(data, result),
+        "evidence": _evidence_groups(data, result),
         "sections": _sections(data.narratives),
         "recipients": _recipients(data),
+        "directives": [_one_line(d).rstrip(";.") for d in data.extras.directives if d.strip()],
+        "situation": Narrative(data.extras.situation).paragraphs(),
+        "members_by_kind": _members(data),
+        "training": _training(data),
     }
+    context["heads"] = _headings(context)
     if isinstance(result, PointsResult):
         context.update(_points_context(result))
     else:
-        context.update(_recognition_context(data.framework, result))
+        context.update(_recognition_context(data, result))
     return context
 
 
@@ -556,14 +832,74 @@ def _docx_env() -> jinja2.Environment:
     return env
 
 
+def _render(template: str, context: dict[str, Any]) -> DocxTemplate:
+    source = files("templates").joinpath("report", template)
+    document = DocxTemplate(BytesIO(source.read_bytes()))
+    document.render(xml_safe_tree(context), jinja_env=_docx_env(), autoescape=True)
+    return document
+
+
 def render_report(data: ReportData, out_path: Path | str) -> Path:
     """Write the unit's BÁO CÁO (.docx) to `out_path` and return that path."""
-    out = Path(out_path)
-    source = files("templates").joinpath("report", f"{data.framework.method}.docx")
-    document = DocxTemplate(BytesIO(source.read_bytes()))
-    context = xml_safe_tree(report_context(data))  # an old row's stray character: dropped
-    document.render(context, jinja_env=_docx_env(), autoescape=True)
-    return write_whole(out, document.save)
+    document = _render(f"{data.framework.method}.docx", report_context(data))
+    return write_whole(Path(out_path), document.save)
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedDocument:
+    """One document of the dossier: its kind ("to-trinh", "bao-cao", "bang-tong-hop"), the file
+    name it is sent under and its bytes (the storage side keeps them as it likes)."""
+
+    kind: str
+    name: str
+    content: bytes
+
+
+DOSSIER = ("to-trinh", "bao-cao", "bang-tong-hop")  # TT 24 Điều 10, in the order filed
+
+
+def dossier_kinds(data: ReportData) -> tuple[str, ...]:
+    """What the unit files: under TT 24 the three documents of Điều 10 (the tờ trình only when
+    the answers meet the level asked: a request the figures refuse is not drafted); under TT 22
+    the báo cáo alone."""
+    if data.framework.method != "recognition":
+        return ("bao-cao",)
+    result = data.result()
+    recognised = isinstance(result, RecognitionResult) and result.recognised
+    return DOSSIER if recognised else DOSSIER[1:]
+
+
+def document_name(kind: str, data: ReportData, suffix: str) -> str:
+    """ "bao-cao-uy-ban-nhan-dan-phuong-pho-ninh-2025-3f9a2c.docx": by unit and year (ASCII,
+    any system holds it), with a short suffix that tells apart two units of the same name."""
+    unit = ascii_slug(_one_line(data.unit.name) or "don-vi")
+    return t("report.document_name", kind=kind, unit=unit, year=data.year, suffix=suffix)
+
+
+def render_document(kind: str, data: ReportData) -> bytes:
+    """One document of the dossier as .docx bytes."""
+    context = report_context(data)
+    if kind == "bao-cao":
+        template = f"{data.framework.method}.docx"
+    elif kind == "to-trinh":
+        context["symbol"] = _symbol(data.unit, "TTr")
+        template = "proposal.docx"
+    elif kind == "bang-tong-hop":
+        context["symbol"] = ""  # attached to the báo cáo: no number of its own
+        template = "tally.docx"
+    else:
+        raise ValueError(f"not a dossier document: {kind!r}")
+    buffer = BytesIO()
+    _render(template, context).save(buffer)
+    return buffer.getvalue()
+
+
+def render_dossier(data: ReportData, suffix: str) -> list[RenderedDocument]:
+    """Every document the unit files (`dossier_kinds`), each as (kind, file name, bytes)."""
+    return [
+        RenderedDocument(kind, document_name(kind, data, suffix), render_document(kind, data))
+        for kind in dossier_kinds(data)
+    ]
 
 
 # --- The chat summary ------------------------------------------------------------------------
@@ -584,7 +920,7 @@ def _summary_params(data: ReportData, result: Result) -> dict[str, Any]:
     if isinstance(result, RecognitionResult):
         params["met"] = len(_met(result))
         params["applicable"] = len(_applicable(result))
-        params["level_label"] = _level_label(data.framework)
+        params["level_label"] = level_label(data.framework, data.year)
     return params
 
 

@@ -60,7 +60,7 @@ async def test_accepted_drafts_describe_the_answers_as_submitted(engine: Engine)
     assert "Tổng điểm: 88/100" in lan.question.text
     await lan.press("Nộp kết quả")
     body = await report_body(lan)
-    assert "đạt 88/100 điểm" in body
+    assert "Tổng điểm đạt được: 88/100 điểm." in body  # "2. Kết quả tự đánh giá" (issue 20)
     assert "93/100" not in body  # no section still quotes the total before the edit
     assert "5/10" not in body.split("Tồn tại")[-1].split("Kiến nghị")[0]
 

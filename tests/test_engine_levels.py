@@ -49,8 +49,12 @@ async def finish(user: ChatUser) -> docx.document.Document:
     while "Dùng bản nháp này" in [c.label for c in user.question.choices]:
         await user.press("Dùng bản nháp này")
     await user.press("Nộp kết quả")
-    [sent] = (await settle(user.engine))[user.user_id]
-    [report] = sent.files
+    sent = (await settle(user.engine))[user.user_id]
+    files = [f for reply in sent for f in reply.files]
+    kinds = sorted(f.name.split("-")[0] + "-" + f.name.split("-")[1] for f in files)
+    # the TT 24 dossier (issue 20): the báo cáo, the bảng tổng hợp, and the tờ trình when met
+    assert kinds in (["bang-tong", "bao-cao"], ["bang-tong", "bao-cao", "to-trinh"]), kinds
+    [report] = [f for f in files if f.name.startswith("bao-cao-")]
     return docx.Document(str(report.path))
 
 

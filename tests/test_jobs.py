@@ -61,18 +61,16 @@ DIES_MID_RENDER = textwrap.dedent(
     """
     import asyncio, os, signal, sys
     from concurrent.futures import ThreadPoolExecutor
-    import templates.report
     from bot.jobs import JobWorker
     from conversations.settings import Settings
     from storage.sqlite import SqliteRepository
 
-    def render_and_die(data, path):
+    def write_and_die(path, save):
         path.write_bytes(b"half a document")
-        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of the render
+        os.kill(os.getpid(), signal.SIGKILL)  # kill -9 in the middle of writing the report
 
-    templates.report.render_report = render_and_die
     import conversations.reporting
-    conversations.reporting.render_report = render_and_die
+    conversations.reporting.write_whole = write_and_die
 
     async def main():
         repository = await SqliteRepository.open(sys.argv[1])

@@ -244,9 +244,13 @@ def test_the_seed_table_is_the_transcribed_one() -> None:
 def test_points_report_header_title_and_sections(tmp_path: Path) -> None:
     document = render(points_data(), tmp_path)
     header = table_rows(document.tables[0])
-    assert header[0][0].split("\n")[0] == "UBND HUYỆN KON RẪY"
-    unit_line = paragraph_with(document, "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO HUYỆN KON RẪY")
-    assert bold(unit_line)
+    # the cơ quan chủ quản as written; the issuing body written out, cut between word groups
+    assert header[0][0].split("\n") == [
+        "UBND HUYỆN KON RẪY",
+        "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO",
+        "HUYỆN KON RẪY",
+    ]
+    assert bold(paragraph_with(document, "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO"))
     assert not bold(paragraph_with(document, "UBND HUYỆN KON RẪY"))
     assert re.fullmatch(r"Số:\s+/BC-PGDĐT", header[1][0])
     assert bold(paragraph_with(document, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"))
@@ -264,16 +268,19 @@ def test_points_report_header_title_and_sections(tmp_path: Path) -> None:
         "II. Kết quả đánh giá",
         "III. Đánh giá chung",
         "1. Ưu điểm",
-        "2. Tồn tại, hạn chế",
-        "3. Kiến nghị, đề xuất",
-        "4. Phương hướng năm 2024",
+        "2. Kết quả tự đánh giá",
+        "3. Tồn tại, hạn chế",
+        "4. Kiến nghị, đề xuất",
+        "5. Phương hướng năm 2024",
     ]
     positions = [texts.index(heading) for heading in headings]
     assert positions == sorted(positions)
     for heading in headings:
         assert bold(paragraph_with(document, heading)), heading
     assert "- Địa chỉ: Thôn 9, xã Đăk Ruông, huyện Kon Rẫy, tỉnh Kon Tum" in texts
-    assert "- Tổng số thành viên của đơn vị: 12" in texts
+    assert "- Tổng số thành viên của đơn vị: 12 người." in texts
+    assert not any(text.startswith("- Loại hình") for text in texts)  # a product word
+    assert not any("……" in text for text in texts)
     assert texts[-1] == (
         "Trên đây là báo cáo kết quả tự đánh giá, xếp loại “Đơn vị học tập” năm 2023 của "
         "Phòng Giáo dục và Đào tạo huyện Kon Rẫy./."
@@ -317,29 +324,31 @@ def test_points_table_figures_match_the_rubric_engine(tmp_path: Path) -> None:
     scores = [int(row[3]) for row in rows if not row[0].isdigit() and row[0] != "-"]
     assert sum(scores) == result.total == 93
     assert table_rows(table)[-1][3] == "93" and result.classification == "Tốt"
-    assert "Tổng điểm: 93/100. Xếp loại: Tốt." in paragraph_with(document, "Tổng điểm:").text
+    texts = body_texts(document)
+    result_at = texts.index("2. Kết quả tự đánh giá")
+    assert texts[result_at + 1 : result_at + 3] == [
+        "- Tổng điểm đạt được: 93/100 điểm.",
+        "- Xếp loại: Tốt.",
+    ]
     assert all("98" not in text for text in body_texts(document))
 
 
 def test_evidence_is_printed_per_indicator_and_escaped(tmp_path: Path) -> None:
     texts = body_texts(render(points_data(), tmp_path))
-    heading = texts.index("2. Kết quả thực hiện và minh chứng của từng chỉ tiêu")
-    assert (
-        texts[heading + 1].startswith("1a. Đơn vị có chủ trương")
-        and "(10/10 điểm)" in texts[heading + 1]
-    )
-    assert texts[heading + 2 : heading + 4] == [
+    heading = texts.index("2. Kết quả thực hiện các nội dung")
+    assert texts[heading + 1] == "Tiêu chí 1. Các điều kiện để xây dựng Đơn vị học tập"
+    assert texts[heading + 2 : heading + 5] == [
+        "Nội dung 1a. Đơn vị tự chấm 10/10 điểm, đạt điểm tối đa.",
         "Kế hoạch số 12/KH-PGDĐT ngày 10/01/2023.",
         "Triển khai tới 100% CBCC.",
     ]
-    assert (
-        texts[heading + 4].startswith("3a. 100% thành viên")
-        and "(25/25 điểm)" in texts[heading + 4]
-    )
-    assert texts[heading + 5] == (
+    at_3a = texts.index("Nội dung 3a. Đơn vị tự chấm 25/25 điểm, đạt điểm tối đa.")
+    assert texts[at_3a + 1] == (
         "Biết sử dụng ngoại ngữ và công nghệ thông tin đáp ứng yêu cầu công việc: "
         "10/12 CBCC có chứng chỉ tin học & ngoại ngữ <B1>."
     )
+    # every indicator has its sentence, evidence or not (3b had none)
+    assert "Nội dung 3b. Đơn vị tự chấm 5/10 điểm, chưa đạt điểm tối đa." in texts
 
 
 def test_control_characters_in_typed_text_do_not_break_the_document(tmp_path: Path) -> None:
@@ -364,15 +373,23 @@ def test_drafted_sections_are_flagged_and_the_written_one_is_kept(tmp_path: Path
     assert data.narratives.ton_tai == Narrative(KON_RAY_TON_TAI, draft=False)
     assert data.narratives.drafts() == ["uu_diem", "kien_nghi", "phuong_huong"]
     uu_diem = data.narratives.uu_diem.text
-    assert "Tiêu chí 1 (Các điều kiện để xây dựng Đơn vị học tập): đạt điểm tối đa 30/30" in uu_diem
-    assert "Tiêu chí 2" in uu_diem and "Tiêu chí 3" not in uu_diem
-    assert "93/100" in uu_diem and "Tốt" in uu_diem
+    assert (
+        "- Về các điều kiện để xây dựng Đơn vị học tập, đơn vị đạt điểm tối đa (30/30 điểm)."
+        in (uu_diem)
+    )
+    assert "- Về kết quả học tập của thành viên, đơn vị đạt điểm tối đa (30/30 điểm)." in uu_diem
+    # criterion 3 (33/40) is not a strength in full; its full-mark 3a is said without a list
+    assert (
+        "- Về đánh giá hiệu quả, tác động của xây dựng Đơn vị học tập, đơn vị đạt điểm tối đa ở "
+        "một trong số ba nội dung." in uu_diem
+    )
+    assert "93/100" not in uu_diem  # the total is item 2, not a strength repeated
     assert "(3b, 3c)" in data.narratives.kien_nghi.text
     assert "UBND huyện Kon Rẫy" in data.narratives.kien_nghi.text
     texts = body_texts(render(data, tmp_path))
     notes = [text for text in texts if DRAFT_NOTE in text]
     assert len(notes) == 3
-    assert texts.index(KON_RAY_TON_TAI) == texts.index("2. Tồn tại, hạn chế") + 1
+    assert texts.index(KON_RAY_TON_TAI) == texts.index("3. Tồn tại, hạn chế") + 1
 
 
 def test_ton_tai_draft_lists_what_fell_short_with_figures() -> None:
@@ -380,10 +397,11 @@ def test_ton_tai_draft_lists_what_fell_short_with_figures() -> None:
     draft = drafted(data).ton_tai
     assert draft.draft
     lines = draft.paragraphs()
-    assert len(lines) == 2
-    assert lines[0].startswith("- Chỉ tiêu 3b. Đơn vị đạt từ danh hiệu")
-    assert "5/10 điểm" in lines[0]
-    assert lines[1].startswith("- Chỉ tiêu 3c.") and "3/5 điểm" in lines[1]
+    assert lines == [
+        "- Về đánh giá hiệu quả, tác động của xây dựng Đơn vị học tập, nội dung 3b (đạt từ "
+        "danh hiệu “Tập thể lao động tiên tiến” trở lên) đạt 5/10 điểm; nội dung 3c (góp phần "
+        "tạo lập môi trường chia sẻ tri thức với các đơn vị khác) đạt 3/5 điểm."
+    ]
 
 
 def test_a_composite_indicator_lists_its_items_below_maximum() -> None:
@@ -391,12 +409,12 @@ def test_a_composite_indicator_lists_its_items_below_maximum() -> None:
     framework = load_framework(TT22)
     parsed = parse_answers(framework, kind("co-quan"), answers)
     data = points_data(answers=parsed, narratives=Narratives())
-    lines = drafted(data).ton_tai.paragraphs()
-    assert any(line.startswith("- Chỉ tiêu 3a.") and "23/25 điểm" in line for line in lines)
+    (line,) = drafted(data).ton_tai.paragraphs()
     assert (
-        "+ Biết sử dụng ngoại ngữ và công nghệ thông tin đáp ứng yêu cầu công việc: 1/3 điểm."
-        in lines
-    )
+        "nội dung 3a (thành viên trong đơn vị đáp ứng đầy đủ các năng lực và phẩm chất của Công "
+        "dân học tập) đạt 23/25 điểm, trong đó chưa đạt điểm tối đa ở các yêu cầu: biết sử dụng "
+        "ngoại ngữ và công nghệ thông tin đáp ứng yêu cầu công việc (1/3 điểm)"
+    ) in line
 
 
 def test_an_unfinished_assessment_has_no_report(tmp_path: Path) -> None:
@@ -420,18 +438,24 @@ def test_recognition_report_table_and_sentence(tmp_path: Path) -> None:
     assert rows[0] == ["STT", "Chỉ tiêu", "Yêu cầu", "Kết quả của đơn vị", "Đánh giá"]
     by_code = {row[0]: row for row in rows[1:-1]}
     assert by_code["1"][4] == "Đạt" and by_code["2"][4] == "Không đạt" and by_code["3"][4] == "Đạt"
+    assert by_code["2.1"][3] == "32/32 (100%)"  # no ",0"
     assert by_code["2.2"][2:] == ["Tối thiểu 90% thành viên", "31/32 (96,9%)", "Đạt"]
     assert by_code["2.4"][2:] == ["Tối thiểu 50% thành viên", "14/32 (43,8%)", "Không đạt"]
     assert by_code["2.5"][3:] == ["29/32 (90,6%)", "Đạt"]
-    assert by_code["1.1"][3:] == ["Có", "Đạt"]
+    assert by_code["1.1"][2:] == ["Thực hiện", "Đã thực hiện", "Đạt"]  # not "Có | Có"
     assert by_code["3.4"][4] == by_code["3.5"][4] == "Không áp dụng"
     for judgement in result.judgements:
         assert by_code[judgement.code][4].lower() == str(judgement.status)
     assert rows[-1][0] == "Kết quả chung" and rows[-1][3:] == ["12/13 chỉ tiêu đạt", "Không đạt"]
-    sentence = paragraph_with(document, "Kết quả đánh giá năm 2024").text
-    assert "12/13 chỉ tiêu áp dụng" in sentence and "không đạt chỉ tiêu 2.4" in sentence
+    assert "- Số chỉ tiêu đạt: 12/13 chỉ tiêu áp dụng." in texts
+    sentence = paragraph_with(document, "- Kết quả: ").text
+    assert "không đạt chỉ tiêu 2.4" in sentence
     assert "chưa đủ điều kiện đề nghị công nhận “Đơn vị học tập” cấp huyện mức độ 1" in sentence
-    note = paragraph_with(document, "không áp dụng đối với đơn vị").text
+    assert texts[-1] == (  # no request when the figures do not meet the level
+        "Trên đây là báo cáo đánh giá công nhận “Đơn vị học tập” mức độ 1 năm 2024 của "
+        "Phòng Nội vụ huyện Tân Biên./."
+    )
+    note = paragraph_with(document, "nên không tính vào kết quả").text
     assert note.startswith("Chỉ tiêu 3.4, 3.5") and "Thông tư 24/2023/TT-BGDĐT" in note
     assert re.fullmatch(
         r"Tân Biên, ngày 05 tháng 01 năm 2025", table_rows(document.tables[0])[1][1]
@@ -444,17 +468,29 @@ def test_recognition_report_table_and_sentence(tmp_path: Path) -> None:
 def test_recognised_unit_and_its_drafts(tmp_path: Path) -> None:
     data = recognition_data({**TT24_ANSWERS, "2.4": "16/32"})
     assert data.result().complete
-    sentence = paragraph_with(render(data, tmp_path), "Kết quả đánh giá năm 2024").text
-    assert "13/13 chỉ tiêu áp dụng, đủ điều kiện đề nghị công nhận" in sentence
-    assert "Đơn vị đạt tất cả các chỉ tiêu áp dụng" in data.narratives.ton_tai.text
+    document = render(data, tmp_path)
+    sentence = paragraph_with(document, "- Kết quả: ").text
+    assert "đạt đầy đủ các chỉ tiêu, đủ điều kiện đề nghị công nhận" in sentence
+    # 2024: the bodies of the time (a cấp huyện unit, the Chủ tịch UBND cấp huyện decides)
+    assert body_texts(document)[-1] == (
+        "Trên đây là báo cáo đánh giá công nhận “Đơn vị học tập” mức độ 1 năm 2024 của "
+        "Phòng Nội vụ huyện Tân Biên, kính đề nghị Chủ tịch Ủy ban nhân dân cấp huyện xem "
+        "xét, công nhận “Đơn vị học tập” cấp huyện mức độ 1 năm 2024./."
+    )
+    (ton_tai,) = data.narratives.ton_tai.paragraphs()  # nothing fell short: no false shortcoming
+    assert ton_tai.startswith("- Các chỉ tiêu áp dụng đều đạt; tuy vậy")
+    assert "đạt tất cả" not in ton_tai
 
 
 def test_recognition_ton_tai_draft_gives_counts_and_shortfall() -> None:
     lines = recognition_data().narratives.ton_tai.paragraphs()
-    assert len(lines) == 1
-    assert lines[0].startswith("- Chỉ tiêu 2.4. Tối thiểu 50% thành viên")
-    assert "14/32 thành viên, tỷ lệ 43,8%" in lines[0]
-    assert "yêu cầu tối thiểu 50%, còn thiếu 2 thành viên; không đạt." in lines[0]
+    assert lines == [
+        "- Về kết quả học tập của Thành viên trong đơn vị, chỉ tiêu 2.4 chưa đạt: mới có 14/32 "
+        "thành viên trong đơn vị có chứng nhận hoặc chứng chỉ ngoại ngữ hoặc tiếng dân tộc thiểu "
+        "số đáp ứng yêu cầu công việc hoặc vị trí việc làm (không bao gồm thành viên trong đơn vị "
+        "là tổ chức kinh tế), đạt tỷ lệ 43,8%, thấp hơn yêu cầu tối thiểu 50% (còn thiếu 2 thành "
+        "viên)."
+    ]
 
 
 # --- Fonts, page, margins -----------------------------------------------------------------------
@@ -610,7 +646,7 @@ def test_cli_renders_the_seed_table_from_a_flat_file(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     document = docx.Document(str(out))
     assert table_rows(results_table(document))[-1][2:] == ["100", "93"]
-    assert "Tổng điểm: 93/100. Xếp loại: Tốt." in paragraph_with(document, "Tổng điểm").text
+    assert "- Tổng điểm đạt được: 93/100 điểm." in body_texts(document)
     assert "Kết quả tự đánh giá, xếp loại “Đơn vị học tập” năm 2023" in body_texts(document)
 
 

@@ -125,8 +125,9 @@ def test_31_of_32_is_dat_with_96_9_percent(rubric_cli: Cli, tmp_path: Path) -> N
     for code in ("2.1", "2.2", "3.1"):
         assert found[code]["status"] == "đạt"
         assert found[code]["value"] == "31/32"
-        assert found[code]["percent"] == 96.9
-        assert found[code]["percent_text"] == "96,9%"
+        assert found[code]["percent"] == 96.875  # exact, for programs
+        assert found[code]["fraction"] == "31/32"
+        assert found[code]["percent_text"] == "96,9%"  # rounded, for people
     assert [found[code]["status"] for code in ("3.4", "3.5")] == ["không áp dụng"] * 2
 
 
@@ -148,14 +149,24 @@ def test_16_of_32_meets_the_50_percent_of_2_4(rubric_cli: Cli, tmp_path: Path) -
     assert entry["percent"] == 50.0
 
 
-def test_a_whole_percentage_is_still_shown_with_one_decimal(
+def test_a_whole_percentage_is_shown_without_a_trailing_zero(
     rubric_cli: Cli, tmp_path: Path
 ) -> None:
     data = ok_json(rubric_cli("score", TT24, write(tmp_path, {**TT24_MET, "2.4": "16/32"})))
-    # measured figures are printed "with one decimal and a Vietnamese decimal comma" (issue 2),
-    # as templates.formatting.format_percent(Fraction(16, 32)) itself gives: "50,0%"
-    assert indicators_of(data)["2.4"]["percent_text"] == "50,0%"
-    assert indicators_of(data)["2.1"]["percent_text"] == "100,0%"
+    # real reports write "50%" and "100%"; one decimal only where it is not zero (issue 20)
+    assert indicators_of(data)["2.4"]["percent_text"] == "50%"
+    assert indicators_of(data)["2.1"]["percent_text"] == "100%"
+
+
+def test_the_percent_is_exact_where_rounding_would_mislead(rubric_cli: Cli, tmp_path: Path) -> None:
+    answers = {**TT24_MET, "2.5": "8996/10000"}
+    data = ok_json(rubric_cli("score", TT24, write(tmp_path, answers)))
+    entry = indicators_of(data)["2.5"]
+    assert entry["status"] == "không đạt"
+    assert entry["percent"] == 89.96  # not 90.0 beside "không đạt"
+    assert entry["percent"] < 90
+    assert entry["fraction"] == "8996/10000"
+    assert entry["percent_text"] == "90%"  # the rounded figure people read
 
 
 def test_unquoted_yaml_codes_and_vietnamese_words(rubric_cli: Cli, tmp_path: Path) -> None:

@@ -180,7 +180,9 @@ def test_counts_status_and_percent_follow_integer_arithmetic(
     assert result.unmet == ([] if met else [code])
     tenths = (2000 * achieved + total) // (2 * total)  # 1000·a/t rounded half up
     assert j.percent == Decimal(tenths) / 10
-    assert format_percent(Fraction(achieved, total)) == f"{tenths // 10},{tenths % 10}%"
+    # one decimal, and none when it is zero ("70%", "96,9%": issue 20)
+    decimal = f",{tenths % 10}" if tenths % 10 else ""
+    assert format_percent(Fraction(achieved, total)) == f"{tenths // 10}{decimal}%"
 
 
 # --- Applicability by unit kind ----------------------------------------------------------------

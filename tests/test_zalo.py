@@ -231,7 +231,8 @@ async def test_full_assessment_by_typed_numbers_ends_with_a_report_link(zl: Harn
     assert "dùng được trong 7 ngày" in lan.last_texts(3)
     status, data, disposition = await download(url)
     assert status == 200
-    assert re.search(r'filename="bao-cao-don-vi-hoc-tap-2023-.+\.docx"', disposition)
+    # named by unit and year, not by ids (issue 20)
+    assert re.search(r'filename="bao-cao-[a-z0-9-]+-2023-[0-9a-f]{6}\.docx"', disposition)
     assert data[:2] == b"PK"  # a .docx is a zip
     assert "Xếp loại: Tốt" in report_text(data)
     assert "93/100" in report_text(data)
