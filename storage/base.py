@@ -238,10 +238,17 @@ class Transaction(Protocol):
         """Record a channel update id; False when it was already processed (a redelivery)."""
 
     async def start_turn(
-        self, channel: str, update_id: str | None, channel_user_id: str, display_name: str
+        self,
+        channel: str,
+        update_id: str | None,
+        channel_user_id: str,
+        display_name: str,
+        chat_id: str | None = None,
     ) -> Person | None:
         """What every turn starts with: `mark_update` then `upsert_person` (None when the update
-        was processed already). One call so that a backend may do both in one round trip."""
+        was processed already). One call so that a backend may do both in one round trip.
+        `chat_id` (the event's chat) lets a backend shared by several processes take the
+        chat's turn first, so two events of one chat never run at once anywhere."""
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
         """The person behind a channel account, created on first contact; name kept current."""
@@ -444,9 +451,13 @@ class Repository(Protocol):
         """A read-only transaction over one consistent state; it takes no write lock (heavy
         readers: the jobs). Writing through it is an error."""
 
-    async def hold_channels(self, channels: Sequence[str]) -> None:
+    async def hold_channels(self, channels: Sequence[str], *, shared: bool = False) -> None:
         """Take `channels` for this process until `close`: only its workers deliver their
-        outbox rows and run their jobs. `ChannelHeld` when another live process has one."""
+        outbox rows and run their jobs. `ChannelHeld` when another live process has one.
+        `shared`: several processes run the channel together (webhook workers behind one
+        address); a backend that can hand each row to one of them (PostgreSQL: rows claimed
+        with a lease) lets them, and still refuses an exclusive holder (a poller) beside
+        them. SQLite ignores it: one process per channel."""
 
     @property
     def url(self) -> str:
