@@ -18,6 +18,7 @@ LINK_DAYS = 7  # a report link works this many days unless DVHT_LINK_DAYS says o
 class Config:
     db_path: Path
     data_dir: Path
+    db_url: str | None = None  # DVHT_DB_URL=postgresql://…: PostgreSQL instead of the file
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     telegram_webhook_secret: str | None = None
@@ -42,6 +43,7 @@ class Config:
         return cls(
             db_path=Path(os.environ.get("DVHT_DB_PATH", str(data_dir / "donvi-hoctap.sqlite3"))),
             data_dir=data_dir,
+            db_url=_get("DVHT_DB_URL"),
             telegram_token=_get("TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=_get("TELEGRAM_API_BASE_URL"),
             telegram_webhook_secret=_get("TELEGRAM_WEBHOOK_SECRET"),
@@ -61,6 +63,17 @@ class Config:
             reminder_check_minutes=_int("DVHT_REMINDER_CHECK_MINUTES", 60),
         )
 
+    @property
+    def store(self) -> str:
+        """Where the data is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.db_url or str(self.db_path)
+
+    def store_name(self) -> str:
+        """`store` as it may be shown (a URL's password blanked)."""
+        from storage.postgres import redacted
+
+        return redacted(self.store)
+
     def secrets(self) -> list[str]:
         """Every secret value, for the logging filter."""
         values = (
@@ -69,6 +82,7 @@ class Config:
             self.zalo_token,
             self.zalo_webhook_secret,
             self.link_secret,
+            _password(self.db_url),
         )
         return [value for value in values if value]
 
@@ -76,6 +90,15 @@ class Config:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+def _password(url: str | None) -> str | None:
+    """The password in a database URL (a secret like the tokens)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password
 
 
 def _get(name: str) -> str | None:

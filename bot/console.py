@@ -24,6 +24,7 @@ from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
 from storage import open_repository
 from storage.base import ChannelHeld, StorageError
+from storage.postgres import is_postgres, redacted
 from templates.text import t
 
 CHANNEL = "console"
@@ -52,7 +53,7 @@ def _print(replies: Iterable[Reply], out: TextIO) -> None:
 
 
 def run_console(
-    db_path: Path,
+    db_path: Path | str,
     user: str,
     data_dir: Path,
     stdin: TextIO = sys.stdin,
@@ -69,7 +70,9 @@ def run_console(
         try:
             repository = runner.run(open_repository(db_path))
         except StorageError:
-            print(t("service.data_unwritable", detail=str(db_path)), file=sys.stderr)
+            unreachable = is_postgres(str(db_path))
+            key = "service.db_unreachable" if unreachable else "service.data_unwritable"
+            print(t(key, detail=redacted(str(db_path))), file=sys.stderr)
             return 2
         try:
             runner.run(repository.hold_channels([CHANNEL]))

@@ -71,16 +71,18 @@ async def serve(
     stop = stop or _stop_on_signals()
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        repository = await open_repository(config.db_path)
+        repository = await open_repository(config.store)
     except (OSError, StorageError) as exc:  # a read-only or missing disk: say so in one line
-        raise ConfigError("data_unwritable", str(config.db_path)) from exc
+        raise ConfigError(_unopened(config), config.store_name()) from exc
     try:
         try:  # before any channel starts: a second process on these channels would steal rows
-            await repository.hold_channels(names)
+            # webhook workers may share a channel (PostgreSQL hands each row to one of them);
+            # a poller holds its channel alone
+            await repository.hold_channels(names, shared=config.public_url is not None)
         except ChannelHeld as held:
             raise ConfigError("channel_held", str(held)) from None
         except StorageError as exc:
-            raise ConfigError("data_unwritable", str(config.db_path)) from exc
+            raise ConfigError(_unopened(config), config.store_name()) from exc
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
@@ -101,6 +103,11 @@ async def serve(
             await _background(repository, engine, senders, config, stop)
     finally:
         await repository.close()
+
+
+def _unopened(config: Config) -> str:
+    """The message key for a store that could not be opened."""
+    return "db_unreachable" if config.db_url else "data_unwritable"
 
 
 GC_YOUNG_OBJECTS = 10_000  # allocations between young collections (Python's default: 700)

@@ -116,7 +116,9 @@ async def _apply_one(conn: aiosqlite.Connection, migration: Migration) -> bool:
     return True
 
 
-async def apply_postgres_migrations(conn: Any, migrations: list[Migration] | None = None) -> list[int]:
+async def apply_postgres_migrations(
+    conn: Any, migrations: list[Migration] | None = None
+) -> list[int]:
     """The same, on an asyncpg connection outside a transaction: each migration in its own
     transaction with its row in `schema_migrations`; processes opening the database at once
     take turns on an advisory lock (held for the session, released at the end)."""

@@ -65,7 +65,6 @@ from storage.sqlite import (
     Row,
     SqliteTransaction,
     _outbox,
-    now,
     to_text,
 )
 
@@ -238,10 +237,10 @@ class PostgresTransaction(SqliteTransaction):
 
     async def commit(self) -> None:
         """The writes held for the end (the event log, chats, updates), then COMMIT."""
-        if not self._begun:
-            return
-        conn = self._live()
         later = self.later
+        if not self._begun and not (later.updates or later.events or later.chats):
+            return  # nothing read, nothing written
+        conn = await self._begin()
         with _translated():
             if later.updates:
                 rows = [(*key, at) for key, at in later.updates.items()]
@@ -250,8 +249,10 @@ class PostgresTransaction(SqliteTransaction):
                 await conn.executemany(_dollars(_INSERT_EVENT), later.events)
             if later.chats:
                 await conn.executemany(_dollars(_UPSERT_CHAT), list(later.chats.values()))
-            await conn.execute("COMMIT")
+            status = await conn.execute("COMMIT")
         later.clear()
+        if status != "COMMIT":  # a statement had failed: PostgreSQL rolled it all back
+            raise StorageError("not saved: a statement of the transaction failed")
 
     async def finish(self) -> None:
         """Roll back what was not committed and release the chat's lock (the connection goes
@@ -281,8 +282,8 @@ class PostgresTransaction(SqliteTransaction):
         return await super().start_turn(channel, update_id, channel_user_id, display_name)
 
     async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
-        flags = {k: int(v) if isinstance(v, bool) else v for k, v in fields.items()}
-        return await super().update_unit(unit_id, flags)
+        """Flags as 0/1 and a count given as digits as its number, as SQLite takes them."""
+        return await super().update_unit(unit_id, {k: _as_stored(k, v) for k, v in fields.items()})
 
     async def due_messages(
         self, now: datetime, channels: Sequence[str], limit: int = 50
@@ -326,6 +327,20 @@ class PostgresTransaction(SqliteTransaction):
         another live worker's (theirs come back when their lease runs out)."""
         alone = [channel for channel in channels if channel in self._exclusive]
         return await super().release_jobs(alone)
+
+
+_WHOLE_NUMBERS = frozenset(("member_count", "supervisor_id"))
+
+
+def _as_stored(name: str, value: Any) -> Any:
+    """A unit field's value as its column takes it (SQLite's column affinity does the same)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str) and name in _WHOLE_NUMBERS:
+        if not (value.isascii() and value.isdecimal()):
+            raise ConstraintError(f"{name} must be a whole number, not {value[:20]!r}")
+        return int(value)
+    return value
 
 
 def _loads(text: str) -> dict[str, Any]:
@@ -444,4 +459,3 @@ class PostgresRepository:
                 await self._holder.close()
             self._holder = None
         await self._pool.close()
-
