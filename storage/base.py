@@ -36,6 +36,8 @@ What a backend guarantees (and its tests check):
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
@@ -467,14 +469,21 @@ class Repository(Protocol):
 
 
 T = TypeVar("T")
-ATTEMPTS = 3  # runs of one transaction when the store reports conflicts
+ATTEMPTS = 8  # runs of one transaction when the store reports conflicts
+BACKOFF_SECONDS = 0.004  # the first pause before a run again; doubled each time, at random
 
 
 async def retrying(
     repository: Repository, block: Callable[[Transaction], Awaitable[T]], attempts: int = ATTEMPTS
 ) -> T:
     """`block` in a transaction, run again on `Conflict` (which promises nothing was saved);
-    every caller but the engine, which re-runs whole turns itself, writes through this."""
+    the engine runs its turns through it too.
+
+    Between runs it pauses a random moment, doubling each time: transactions that collided
+    (PostgreSQL fails one of two serializable transactions that read and write the same rows;
+    fifty people joining at once collide many times) then run again spread out, not together
+    into the same collision. SQLite's conflicts (a lost batch) are rare; its retry is at once.
+    """
     for attempt in range(1, attempts + 1):
         try:
             async with repository.transaction() as tx:
@@ -482,4 +491,5 @@ async def retrying(
         except Conflict:
             if attempt == attempts:
                 raise
+        await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))
     raise AssertionError("unreachable")  # pragma: no cover

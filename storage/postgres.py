@@ -61,10 +61,13 @@ from storage.sqlite import (
     _ASSESSMENT_COLS,
     _INSERT_EVENT,
     _INSERT_UPDATE,
+    _PERSON_COLS,
     _UPSERT_CHAT,
     Row,
     SqliteTransaction,
+    _chat,
     _outbox,
+    now,
     to_text,
 )
 
@@ -155,6 +158,15 @@ _PG_TURN_START = (
     "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE channel = ? AND update_id = ?)"
     f" AS seen, {_PERSON_FROM} FROM (SELECT 1) AS one"
     " LEFT JOIN people AS p ON p.channel = ? AND p.channel_user_id = ?"
+)
+# What a turn reads under its chat's lock before its transaction (see `start_turn`).
+_PG_OWN_ROWS = (
+    "SELECT EXISTS (SELECT 1 FROM processed_updates WHERE channel = $1 AND update_id = $2)"
+    " AS seen, (SELECT json_build_array(id, display_name) FROM people"
+    " WHERE channel = $3 AND channel_user_id = $4) AS person,"
+    " (SELECT json_build_object('channel', c.channel, 'chat_id', c.chat_id, 'person_id',"
+    " c.person_id, 'mode', c.mode, 'data', c.data, 'nonce', c.nonce, 'unit_id', c.unit_id)"
+    " FROM chats AS c WHERE c.channel = $5 AND c.chat_id = $6) AS chat"
 )
 _PG_ASSESSMENT_AND_ANSWERS = (
     f"SELECT {_ASSESSMENT_COLS}, (SELECT COALESCE(json_agg({_json_row(AnswerRecord, 'a')}"
@@ -277,16 +289,47 @@ class PostgresTransaction(SqliteTransaction):
         display_name: str,
         chat_id: str | None = None,
     ) -> Person | None:
-        """The chat's lock first (see `lock_chat`), then what SQLite's turn starts with."""
-        await self.lock_chat(channel, chat_id if chat_id is not None else channel_user_id)
-        return await super().start_turn(channel, update_id, channel_user_id, display_name)
+        """The chat's lock first (see `lock_chat`); then, before the transaction begins, what
+        only this chat's own turns change: whether the update was processed, the person's row
+        and the chat's state. Read outside the serializable transaction, these take no
+        predicate lock, so turns of different chats do not collide on the pages of those
+        tables (each turn reads and inserts there: under SERIALIZABLE, every pair of
+        concurrent turns would); the chat's lock keeps them exact. The person's memberships
+        and units, which other turns change, are read inside it."""
+        chat = chat_id if chat_id is not None else channel_user_id
+        await self.lock_chat(channel, chat)
+        if self._begun or update_id is None:  # the caller read first: the plain way
+            return await super().start_turn(channel, update_id, channel_user_id, display_name)
+        key = (channel, update_id)
+        with _translated():
+            row = await self._live().fetchrow(
+                _PG_OWN_ROWS, channel, update_id, channel, channel_user_id, channel, chat
+            )
+        if row["seen"] or key in self.later.updates:
+            return None  # a redelivered update changes nothing
+        self._write()
+        self.later.updates[key] = now()
+        known = json.loads(row["person"]) if row["person"] else None
+        if known is None or known[1] != display_name:  # new, or renamed: written, not read
+            written = await self._returning(
+                "INSERT INTO people (channel, channel_user_id, display_name, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, channel_user_id)"
+                f" DO UPDATE SET display_name = excluded.display_name RETURNING {_PERSON_COLS}",
+                (channel, channel_user_id, display_name, now()),
+            )
+            person = Person(*tuple(written))
+        else:
+            person = Person(int(known[0]), channel, channel_user_id, display_name)
+        state = row["chat"]
+        self._chats.setdefault((channel, chat), None if state is None else _chat(json.loads(state)))
+        return person
 
     async def update_unit(self, unit_id: int, fields: dict[str, Any]) -> Unit:
         """Flags as 0/1 and a count given as digits as its number, as SQLite takes them."""
         return await super().update_unit(unit_id, {k: _as_stored(k, v) for k, v in fields.items()})
 
     async def due_messages(
-        self, now: datetime, channels: Sequence[str], limit: int = 50
+        self, at: datetime, channels: Sequence[str], limit: int = 50
     ) -> list[OutboxMessage]:
         """The due rows of `channels`, leased to this worker: skipped by the others while
         another transaction holds them, and not due again for OUTBOX_LEASE (sent or failed
@@ -299,23 +342,23 @@ class PostgresTransaction(SqliteTransaction):
             f" WHERE sent_at IS NULL AND channel IN ({marks}) AND next_attempt_at <= ?"
             " ORDER BY next_attempt_at, id LIMIT ? FOR UPDATE SKIP LOCKED)"
             " RETURNING id, person_id, channel, chat_id, payload, attempts, created_at",
-            (to_text(now + OUTBOX_LEASE), *channels, to_text(now), limit),
+            (to_text(at + OUTBOX_LEASE), *channels, to_text(at), limit),
         )
         return sorted(map(_outbox, rows), key=lambda message: message.id)
 
     async def claim_job(
-        self, channels: Sequence[str], owner: str, now: datetime, lease_until: datetime
+        self, channels: Sequence[str], owner: str, at: datetime, lease_until: datetime
     ) -> Job | None:
         """As on SQLite, skipping a job another worker is claiming at this moment."""
         marks = ", ".join("?" * len(channels)) or "NULL"
-        at = to_text(now)
+        stamp = to_text(at)
         row = await self._returning_maybe(
             "UPDATE jobs SET state = 'running', claimed_by = ?, lease_until = ?,"
             " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE"
             " ((state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
             f" AND (channel IS NULL OR channel IN ({marks})) ORDER BY run_after, id LIMIT 1"
             " FOR UPDATE SKIP LOCKED) RETURNING id, kind, channel, payload, attempts - 1",
-            (owner, to_text(lease_until), at, at, *channels),
+            (owner, to_text(lease_until), stamp, stamp, *channels),
         )
         if row is None:
             return None
