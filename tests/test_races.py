@@ -279,3 +279,19 @@ async def test_two_workers_sharing_a_channel_send_every_outbox_message_once(
     assert sent[0] and sent[1], "both workers took part"
     [(unsent,)] = await _rows(pg_url, "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     assert unsent == 0
+
+
+async def test_two_colleagues_opening_the_years_assessment_at_once_get_one(
+    engine: Engine, workers: list[Worker], pg_url: str
+) -> None:
+    """Get-then-create of an assessment on two workers at once: one is created (the other
+    turn collides, runs again and finds it), and both people are in the same one."""
+    lan = ChatUser(engine, "lan", "Lan")
+    staff_code = await register_unit(lan, "Trường Tiểu học Hòa Bình", CO_QUAN)
+    await ChatUser(engine, "hoa", "Hoa").command(f"start {staff_code}")
+    workers[0].send(_event(1, "lan", "danhgia 2023", "command"))
+    workers[1].send(_event(2, "hoa", "danhgia 2023", "command"))
+    texts = [" ".join(await workers[0].replies(1)), " ".join(await workers[1].replies(2))]
+    assert not [t for t in texts if INTERNAL_ERROR in t]
+    assert all("Tiêu chí 1" in t for t in texts), texts
+    assert await _rows(pg_url, "SELECT count(*) FROM assessments") == [(1,)]
