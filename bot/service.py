@@ -35,7 +35,7 @@ from conversations import jobs
 from conversations.engine import Engine
 from conversations.settings import Settings
 from storage import open_repository
-from storage.base import ChannelHeld, Repository, StorageError, retrying
+from storage.base import ChannelHeld, Document, Repository, StorageError, retrying
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,8 @@ async def serve(
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
             web = WebServer(config.http_host, config.http_port) if config.public_url else None
-            links = _links(config, web) if "zalo" in names else None  # Telegram sends files
+            # Telegram sends files; Zalo gets links, served from the store by any worker
+            links = _links(config, web, repository) if "zalo" in names else None
             senders: dict[str, Channel] = {}
             if web is not None:  # listen before any platform is told where to send updates
                 for name in names:
@@ -127,7 +128,7 @@ def settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_OBJECTS, *gc.get_threshold()[1:])
 
 
-def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
+def _links(config: Config, web: WebServer | None, repository: Repository) -> ReportLinks | None:
     """Report links on the public endpoint; none without a public URL (nowhere to serve them)."""
     if web is None or not config.public_url:
         return None
@@ -135,9 +136,21 @@ def _links(config: Config, web: WebServer | None) -> ReportLinks | None:
     if secret is None:
         secret = secrets.token_urlsafe(32)
         log.warning("DVHT_LINK_SECRET is not set: report links given now stop working at restart")
-    links = ReportLinks(secret, config.data_dir / "links", config.public_url, config.link_days)
+    links = ReportLinks(
+        secret,
+        config.data_dir / "links",
+        config.public_url,
+        config.link_days,
+        documents=partial(stored_document, repository),
+    )
     web.add_get(ROUTE, links.handle)
     return links
+
+
+async def stored_document(repository: Repository, document_id: str) -> Document | None:
+    """A document of the store, read on a snapshot (a download never holds up a turn)."""
+    async with repository.snapshot() as tx:
+        return await tx.get_document(document_id)
 
 
 async def _telegram(
@@ -198,7 +211,7 @@ async def _background(
     stop: asyncio.Event,
 ) -> None:
     """The job worker, the outbox worker and the hourly reminder pass, until `stop`."""
-    outbox = OutboxWorker(repository, channels)
+    outbox = OutboxWorker(repository, channels, documents_dir=config.data_dir / "documents")
     worker = JobWorker(
         repository,
         engine.settings,

@@ -53,7 +53,7 @@ async def _run(
             result = await RUNNERS[kind](tx, payload, settings)
         if kind == REMINDERS:  # thousands of writes: made here, not shipped to the service
             result = {"reminded": await _write_in_steps(repository, result["writes"], claim)}
-        return result
+        return await _keep_documents(repository, kind, result)
     finally:
         await repository.close()
 
@@ -78,6 +78,27 @@ async def _write_in_steps(repository: Repository, writes: list[list[Any]], claim
         steps += 1
         await asyncio.sleep(STEP_PAUSE)  # SQLite has no fair lock: leave room for the turns
     return steps
+
+
+async def _keep_documents(repository: Repository, kind: str, result: Result) -> Result:
+    """Copy each file the job produced into the store (`put_document`), its id beside its
+    path: the process that sends it, or serves its download link, may run on another machine.
+    A job run twice keeps a second copy; only the run that finishes is sent."""
+
+    async def keep(path: str, name: str) -> str:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+        return await retrying(repository, lambda tx: tx.put_document(name, data))
+
+    if kind == REPORT:
+        path, name, caption, *_ = result["file"]
+        return {**result, "file": [path, name, caption, await keep(path, name)]}
+    if kind == OVERVIEW:
+        for reply in result.get("replies", []):
+            reply["files"] = [
+                [path, name, caption, await keep(path, name)]
+                for path, name, caption, *_ in reply.get("files", [])
+            ]
+    return result
 
 
 async def _report(tx: Transaction, payload: dict[str, Any], settings: Settings) -> Result:
@@ -179,8 +200,8 @@ def _by_unit(writes: list[list[Any]], size: int) -> list[list[list[Any]]]:
 async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) -> None:
     """Record what `job` produced, in the transaction that marks it done."""
     if job.kind == REPORT:
-        path, name, caption = result["file"]
-        file = OutgoingFile(Path(path), name, caption)
+        path, name, caption, *document = result["file"]
+        file = OutgoingFile(Path(path), name, caption, *document)
         for to in _recipients(job):
             await send(tx, to, [Reply("", files=(file,))])
     elif job.kind == OVERVIEW:

@@ -208,6 +208,17 @@ class Job:
     attempts: int  # runs started before this one
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A generated file (a report, a workbook) kept in the store, so that any process can send
+    or serve it: `id` is random (a download link's key), never a counter."""
+
+    id: str
+    name: str
+    data: bytes
+    created_at: datetime | None = None
+
+
 @dataclass(slots=True)
 class ChatState:
     """Where one chat is in the dialogue (persisted: no in-memory state matters)."""
@@ -386,6 +397,11 @@ class Transaction(Protocol):
     async def release_jobs(self, channels: Sequence[str]) -> int:
         """Set back to pending the running jobs of `channels`: called by the process that has just
         taken the channels, so those jobs' process is gone. The number set back."""
+
+    async def put_document(self, name: str, data: bytes) -> str:
+        """Keep a generated file; its new random id."""
+
+    async def get_document(self, document_id: str) -> Document | None: ...
 
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None: ...
 

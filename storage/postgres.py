@@ -334,8 +334,8 @@ class PostgresTransaction(SqliteTransaction):
         """The due rows of `channels`, leased to this worker: skipped by the others while
         another transaction holds them, and not due again for OUTBOX_LEASE (sent or failed
         before then, they are marked so)."""
-        if not channels:
-            return []
+        if not channels or not self._writable:  # a snapshot only looks
+            return await super().due_messages(at, channels, limit)
         marks = ", ".join("?" * len(channels))
         rows = await self._all(
             "UPDATE outbox SET next_attempt_at = ? WHERE id IN (SELECT id FROM outbox"

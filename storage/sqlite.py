@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -37,6 +38,7 @@ from storage.base import (
     ChatState,
     Conflict,
     ConstraintError,
+    Document,
     Duplicate,
     Invite,
     Job,
@@ -887,6 +889,24 @@ class SqliteTransaction:
             f" WHERE state = 'running' AND channel IN ({marks})",
             (now(), *channels),
         )
+
+    # --- documents ----------------------------------------------------------------------------
+
+    async def put_document(self, name: str, data: bytes) -> str:
+        document_id = secrets.token_urlsafe(24)
+        await self._run(
+            "INSERT INTO documents (id, name, data, size, created_at) VALUES (?, ?, ?, ?, ?)",
+            (document_id, name, bytes(data), len(data), now()),
+        )
+        return document_id
+
+    async def get_document(self, document_id: str) -> Document | None:
+        row = await self._one(
+            "SELECT id, name, data, created_at FROM documents WHERE id = ?", (document_id,)
+        )
+        if row is None:
+            return None
+        return Document(row["id"], row["name"], bytes(row["data"]), from_text(row["created_at"]))
 
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None:
         row = await self._one(
