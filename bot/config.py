@@ -28,6 +28,7 @@ class Config:
     public_url: str | None = None  # set: webhooks (and report links) on this public address
     http_host: str = "0.0.0.0"
     http_port: int = 8080
+    reuse_port: bool = False  # DVHT_REUSE_PORT=1: several workers on one port (SO_REUSEPORT)
     link_secret: str | None = None  # signs report links; unset: a new one at each start
     link_days: int = LINK_DAYS
     admins: frozenset[str] = frozenset()  # "telegram:123456789": may create supervising units
@@ -53,6 +54,7 @@ class Config:
             public_url=(_get("DVHT_PUBLIC_URL") or "").rstrip("/") or None,
             http_host=os.environ.get("DVHT_HTTP_HOST", "0.0.0.0"),
             http_port=int(port) if port.isdigit() else 8080,
+            reuse_port=os.environ.get("DVHT_REUSE_PORT", "").strip() in ("1", "yes", "true"),
             link_secret=_get("DVHT_LINK_SECRET"),
             link_days=int(days) if days.isdigit() and int(days) > 0 else LINK_DAYS,
             admins=frozenset(

@@ -85,7 +85,11 @@ async def serve(
             raise ConfigError(_unopened(config), config.store_name()) from exc
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
-            web = WebServer(config.http_host, config.http_port) if config.public_url else None
+            web = (
+                WebServer(config.http_host, config.http_port, reuse_port=config.reuse_port)
+                if config.public_url
+                else None
+            )
             # Telegram sends files; Zalo gets links, served from the store by any worker
             links = _links(config, web, repository) if "zalo" in names else None
             senders: dict[str, Channel] = {}
