@@ -485,8 +485,9 @@ class Repository(Protocol):
 
 
 T = TypeVar("T")
-ATTEMPTS = 8  # runs of one transaction when the store reports conflicts
+ATTEMPTS = 12  # runs of one transaction when the store reports conflicts
 BACKOFF_SECONDS = 0.004  # the first pause before a run again; doubled each time, at random
+BACKOFF_CAP = 0.1  # the longest pause (all twelve runs then fit in about a second)
 
 
 async def retrying(
@@ -507,5 +508,6 @@ async def retrying(
         except Conflict:
             if attempt == attempts:
                 raise
-        await asyncio.sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** (attempt - 1)))
+        pause = min(BACKOFF_CAP, BACKOFF_SECONDS * 2 ** (attempt - 1))
+        await asyncio.sleep(random.uniform(0, pause))
     raise AssertionError("unreachable")  # pragma: no cover

@@ -175,6 +175,16 @@ _PG_ASSESSMENT_AND_ANSWERS = (
 )
 
 
+# A turn's transaction. A sequential scan in a serializable transaction locks the whole table
+# against the other transactions' writes (a relation-level predicate lock), and the planner
+# picks one for a table that is still small (the answers of a new year): every concurrent turn
+# then collides with every other (bench.turns, two workers: thousands of serialization failures
+# a minute, some turns giving up). The turns read by key, so they are told to use the indexes;
+# one round trip with the BEGIN (a script in the simple query protocol).
+_BEGIN = "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL enable_seqscan = off"
+_BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # takes no predicate lock
+
+
 class PostgresTransaction(SqliteTransaction):
     """`storage.base.Transaction` on one asyncpg connection. The statements both dialects read
     alike are `SqliteTransaction`'s, sent with `$n` placeholders; the few that differ are
@@ -186,13 +196,20 @@ class PostgresTransaction(SqliteTransaction):
     PARAGRAPH_BREAK = "chr(10) || chr(10)"
 
     def __init__(
-        self, conn: Any, *, writable: bool = True, exclusive: frozenset[str] = frozenset()
+        self,
+        conn: Any,
+        *,
+        writable: bool = True,
+        exclusive: frozenset[str] = frozenset(),
+        kept: KeptTurns | None = None,
     ) -> None:
         super().__init__(cast(Any, conn), writable=writable)
         self._pg: Any = conn
         self._begun = False
         self._chat_lock: int | None = None  # a session advisory lock to release at the end
         self._exclusive = exclusive  # channels this process alone runs
+        self._kept = kept  # chats whose failed turn runs again, still holding their lock
+        self.again = False  # set when the transaction failed with Conflict (it runs again)
 
     # --- the connection and its transaction -------------------------------------------------
 
@@ -213,9 +230,8 @@ class PostgresTransaction(SqliteTransaction):
     async def _begin(self) -> Any:
         conn = self._live()
         if not self._begun:
-            mode = "SERIALIZABLE" if self._writable else "REPEATABLE READ READ ONLY"
             with _translated():
-                await conn.execute(f"BEGIN ISOLATION LEVEL {mode}")
+                await conn.execute(_BEGIN if self._writable else _BEGIN_SNAPSHOT)
             self._begun = True
         return conn
 
@@ -240,6 +256,12 @@ class PostgresTransaction(SqliteTransaction):
         commit; once it has begun (a caller that read first), a transaction lock."""
         key = _key(_CHAT_LOCKS, channel, chat_id)
         conn = self._live()
+        held = None if self._begun or self._kept is None else self._kept.take(key)
+        if held is not None:  # the run again of a turn that collided: its place is kept
+            await self._kept.release(conn)  # type: ignore[union-attr]
+            self._pg = self._connection = held
+            self._chat_lock = key
+            return
         with _translated():
             if self._begun:
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", key)
@@ -266,18 +288,25 @@ class PostgresTransaction(SqliteTransaction):
         if status != "COMMIT":  # a statement had failed: PostgreSQL rolled it all back
             raise StorageError("not saved: a statement of the transaction failed")
 
-    async def finish(self) -> None:
-        """Roll back what was not committed and release the chat's lock (the connection goes
-        back to the pool clean)."""
+    async def finish(self) -> Any:
+        """Roll back what was not committed and release the chat's lock; the connection to
+        give back to the pool (clean), or None when it was kept: a turn that collided keeps
+        its chat's lock for its run again (`KeptTurns`), or an event of the same chat waiting
+        in another process would be applied before it, out of order."""
         conn = self._pg
         if conn is None:
-            return
+            return None
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
             if conn.is_in_transaction():
                 await conn.execute("ROLLBACK")
+            if self._chat_lock is not None and self.again and self._kept is not None:
+                self._kept.keep(self._chat_lock, conn)
+                self._chat_lock = None
+                return None
             if self._chat_lock is not None:
                 await conn.execute("SELECT pg_advisory_unlock($1)", self._chat_lock)
         self._chat_lock = None
+        return conn
 
     # --- what differs from SQLite -----------------------------------------------------------
 
@@ -391,6 +420,54 @@ def _loads(text: str) -> dict[str, Any]:
     return value
 
 
+class KeptTurns:
+    """Chats whose turn failed with `Conflict` and is about to run again (`retrying` pauses a
+    moment first): their connection is kept, still holding the chat's lock, for the run again
+    to take (`take`), so another process's event of that chat keeps waiting behind it. Not
+    taken within KEEP_SECONDS (the turn gave up), the lock is released."""
+
+    KEEP_SECONDS = 2.0
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self._kept: dict[int, tuple[Any, asyncio.TimerHandle]] = {}
+        self._dropping: set[asyncio.Task[None]] = set()
+
+    def keep(self, key: int, conn: Any) -> None:
+        loop = asyncio.get_running_loop()
+        self._kept[key] = (conn, loop.call_later(self.KEEP_SECONDS, self._expire, key))
+
+    def take(self, key: int) -> Any:
+        kept = self._kept.pop(key, None)
+        if kept is None:
+            return None
+        conn, timer = kept
+        timer.cancel()
+        return conn
+
+    async def release(self, conn: Any) -> None:
+        await self._pool.release(conn)
+
+    def _expire(self, key: int) -> None:
+        task = asyncio.ensure_future(self._drop(key))
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def _drop(self, key: int) -> None:
+        conn = self.take(key)
+        if conn is None:
+            return
+        with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+            await conn.execute("SELECT pg_advisory_unlock($1)", key)
+        await self.release(conn)
+
+    async def close(self) -> None:
+        for key in list(self._kept):
+            await self._drop(key)
+        if self._dropping:
+            await asyncio.gather(*self._dropping, return_exceptions=True)
+
+
 class PostgresRepository:
     """`storage.base.Repository` on a PostgreSQL database: `await PostgresRepository.open(url)`."""
 
@@ -401,6 +478,7 @@ class PostgresRepository:
         self._holder: Any = None  # the connection that holds this process's channels
         self._exclusive: frozenset[str] = frozenset()
         self._shared: frozenset[str] = frozenset()
+        self._kept = KeptTurns(pool)
 
     @classmethod
     async def open(
@@ -430,14 +508,17 @@ class PostgresRepository:
     def url(self) -> str:
         return self._url
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Any]:
+    async def _acquire(self) -> Any:
         if self._closed:
             raise StorageError("the repository is closed")
         try:
-            conn = await self._pool.acquire()
+            return await self._pool.acquire()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(f"no connection to the database: {exc}") from exc
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        conn = await self._acquire()
         try:
             yield conn
         finally:
@@ -447,14 +528,19 @@ class PostgresRepository:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """A SERIALIZABLE transaction on a connection of the pool, committed before the block
         returns; `Conflict` when PostgreSQL could not serialise it (run it again)."""
-        async with self._connection() as conn:
-            tx = PostgresTransaction(conn, exclusive=self._exclusive)
-            try:
-                yield tx
-                await tx.commit()
-            finally:
-                await asyncio.shield(tx.finish())
-                tx.end()
+        conn = await self._acquire()
+        tx = PostgresTransaction(conn, exclusive=self._exclusive, kept=self._kept)
+        try:
+            yield tx
+            await tx.commit()
+        except Conflict:
+            tx.again = True  # the caller runs it again: its chat's place is kept
+            raise
+        finally:
+            done = await asyncio.shield(tx.finish())
+            tx.end()
+            if done is not None:
+                await asyncio.shield(self._pool.release(done))
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Transaction]:
@@ -464,7 +550,7 @@ class PostgresRepository:
             try:
                 yield tx
             finally:
-                await asyncio.shield(tx.finish())
+                await asyncio.shield(tx.finish())  # a snapshot holds no chat's lock
                 tx.end()
 
     async def hold_channels(self, channels: Sequence[str], *, shared: bool = False) -> None:
@@ -501,4 +587,5 @@ class PostgresRepository:
             with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                 await self._holder.close()
             self._holder = None
+        await self._kept.close()
         await self._pool.close()

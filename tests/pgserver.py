@@ -64,9 +64,11 @@ class Server:
         self.folder = None
 
 
-def start() -> Server | None:
-    """The server of DVHT_TEST_PG_URL, or a new temporary one; None when neither is possible."""
-    if os.environ.get(ENV):
+def start(*, durable: bool = False) -> Server | None:
+    """The server of DVHT_TEST_PG_URL, or a new temporary one; None when neither is possible.
+    `durable`: fsync and synchronous commits on, as a real deployment (benchmarks); the tests
+    run without (nothing of theirs must outlive the machine)."""
+    if not durable and os.environ.get(ENV):
         return Server(os.environ[ENV])
     initdb, pg_ctl = _tool("initdb"), _tool("pg_ctl")
     if initdb is None or pg_ctl is None:
@@ -91,10 +93,9 @@ def start() -> Server | None:
         check=True,
         timeout=120,
     )  # fmt: skip
-    options = (
-        f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        " -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     subprocess.run(
         [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w",
          "start"],

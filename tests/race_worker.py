@@ -4,8 +4,8 @@
 handles each as a channel adapter does (its own task; one chat's events one after the other in
 this process, other chats at once), writing JSON lines on stdout:
 
-- `{"id": N, "locking": true}` when the event's turn asks for its chat's lock (the driver then
-  knows the turn is queued on the database, and may hand the next event to the other worker);
+- `{"id": N, "locking": true}` once the event's turn holds its chat's lock (the driver may then
+  hand the next event to the other worker: it must wait on the database for this one);
 - `{"id": N, "texts": [...]}` with the replies once the turn is committed.
 
 An event with `"die": true` kills the process (kill -9) in the middle of its turn: after its
@@ -44,15 +44,15 @@ def _emit(message: dict[str, Any]) -> None:
 
 
 def _instrument() -> None:
-    """Say when a turn asks for its chat's lock, and die before a COMMIT when told to."""
+    """Say when a turn holds its chat's lock, and die before a COMMIT when told to."""
     lock_chat, commit = PostgresTransaction.lock_chat, PostgresTransaction.commit
 
     async def announced(self: PostgresTransaction, channel: str, chat_id: str) -> None:
+        await lock_chat(self, channel, chat_id)
         event = _current.get(None)
         if event is not None and not event.get("announced"):
             event["announced"] = True
             _emit({"id": event["id"], "locking": True})
-        await lock_chat(self, channel, chat_id)
 
     async def fatal(self: PostgresTransaction) -> None:
         event = _current.get(None)

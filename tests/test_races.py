@@ -210,8 +210,8 @@ async def test_one_persons_twenty_rapid_answers_on_two_workers_are_stored_in_ord
 ) -> None:
     """Ten questions, each a score then "xong" (20 messages): a score handled after its "xong"
     would land on the next question, so any reordering or loss shows in the stored answers.
-    Each message goes to the other worker as soon as the previous one is queued on the chat's
-    lock, so the turns overlap across the two processes."""
+    Each message goes to the other worker as soon as the previous one holds the chat's lock,
+    so each turn waits on the database for the one before, in the other process."""
     lan = ChatUser(engine, "lan", "Lan")
     await register_unit(lan, "Trường Tiểu học Hòa Bình", CO_QUAN)
     await lan.command("danhgia 2023")
@@ -221,7 +221,7 @@ async def test_one_persons_twenty_rapid_answers_on_two_workers_are_stored_in_ord
 
     for n, text in enumerate(messages):
         workers[n % 2].send(_event(n, "lan", text))
-        await workers[n % 2].locking(n)  # queued behind the one before: hand on the next
+        await workers[n % 2].locking(n)  # it holds the chat: hand on the next, which waits
     texts = [" ".join(await workers[n % 2].replies(n)) for n in range(len(messages))]
 
     assert not [t for t in texts if INTERNAL_ERROR in t]
@@ -295,3 +295,35 @@ async def test_two_colleagues_opening_the_years_assessment_at_once_get_one(
     assert not [t for t in texts if INTERNAL_ERROR in t]
     assert all("Tiêu chí 1" in t for t in texts), texts
     assert await _rows(pg_url, "SELECT count(*) FROM assessments") == [(1,)]
+
+
+async def test_a_turn_that_collides_keeps_its_chats_place_for_its_run_again(
+    repo: Repository, pg_url: str
+) -> None:
+    """A turn failing with Conflict runs again after a pause: meanwhile another process's
+    event of the same chat, waiting for the chat, must not slip in before it."""
+    from storage.base import Conflict
+
+    other = await open_repository(pg_url)  # another worker process, as far as locks go
+    order: list[str] = []
+    try:
+        with pytest.raises(Conflict):
+            async with repo.transaction() as tx:
+                await tx.start_turn("test", "a1", "lan", "Lan", chat_id="lan")
+                raise Conflict("collided")  # as PostgreSQL's serialization failure would
+
+        async def theirs() -> None:
+            async with other.transaction() as tx:
+                await tx.start_turn("test", "b1", "lan", "Lan", chat_id="lan")
+                order.append("the other worker's event")
+
+        waiting = asyncio.create_task(theirs())
+        await asyncio.sleep(0.3)  # it has asked for the chat by now, and must still wait
+        assert order == []
+        async with repo.transaction() as tx:  # the run again takes the kept place at once
+            assert await tx.start_turn("test", "a1", "lan", "Lan", chat_id="lan") is not None
+            order.append("the run again")
+        await asyncio.wait_for(waiting, 10)
+    finally:
+        await other.close()
+    assert order == ["the run again", "the other worker's event"]
