@@ -9,6 +9,7 @@ PostgreSQL refuses to run as root; as root the cluster is run as the `postgres` 
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -74,8 +75,12 @@ def start(*, durable: bool = False) -> Server | None:
     if initdb is None or pg_ctl is None:
         return None
     as_user: list[str] = []
-    if os.geteuid() == 0:
+    if os.geteuid() == 0:  # PostgreSQL will not run as root: as Debian's postgres user
         runuser = shutil.which("runuser")
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return None
         if runuser is None:
             return None
         as_user = [runuser, "-u", "postgres", "--"]
@@ -83,7 +88,7 @@ def start(*, durable: bool = False) -> Server | None:
     os.chmod(folder, 0o755)
     data = folder / "data"
     if as_user:
-        shutil.chown(folder, "postgres", "postgres")
+        shutil.chown(folder, "postgres")
     port = _free_port()
     user = "postgres" if as_user else os.environ.get("USER", "postgres")
     subprocess.run(
