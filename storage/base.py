@@ -2,7 +2,8 @@
 
 The engine knows no SQL: it opens a transaction, reads and writes through these methods, and
 replies only after the transaction has committed. `storage.sqlite` keeps this contract on SQLite
-(aiosqlite); a second backend (PostgreSQL) keeps it too, and the engine does not change.
+(aiosqlite), `storage.postgres` on PostgreSQL (asyncpg, several worker processes on one
+database); the engine is the same on both.
 
 What a backend guarantees (and its tests check):
 
@@ -17,18 +18,22 @@ What a backend guarantees (and its tests check):
   preventing it raises `Conflict`: the caller runs the whole turn again on a fresh transaction.
   `Conflict` also says "not saved, nothing half-done: run it again" when a backend commits
   many transactions together and the commit, or another transaction of the same batch, failed
-  (SQLite's group commit does).
+  (SQLite's group commit does). A write that raised (`Duplicate`, `ConstraintError` …) may
+  end the transaction (PostgreSQL): the block should let the error propagate, as turns do.
 - **Re-runnable.** Because a transaction may be re-run, a turn's transaction only reads and
   writes rows: it writes no file, sends no message and renders no document. Messages for other
   people go to the outbox (`enqueue`) and heavy work to a job (`enqueue_job`), both in the same
   transaction, and are acted on after the commit.
 - **Ordered per chat.** Two events of one chat are never applied at once: the channel adapters
   hand a chat's events to the engine one after the other, and the engine's de-duplication
-  (`start_turn`, or `mark_update`) makes a redelivered update a no-op. Events of different
-  chats may run concurrently; their transactions are serializable with each other.
+  (`start_turn`, or `mark_update`) makes a redelivered update a no-op. A backend shared by
+  several processes also takes the chat's turn in `start_turn` (its `chat_id`), across them,
+  and keeps that place while a turn that collided runs again. Events of different chats may
+  run concurrently; their transactions are serializable with each other.
 - **Owned channels.** Outbox rows and jobs name a channel; only a process holding that channel
   (`Repository.hold_channels`) takes them. A second process asking for a channel already held
-  is refused, so two processes never deliver the same rows.
+  is refused, so two processes never deliver the same rows; webhook workers that share a channel
+  (`shared=True`, PostgreSQL) each take a row with a lease, so none is delivered twice.
 - **Snapshots for heavy readers.** `Repository.snapshot()` is a read-only transaction over one
   consistent state, which takes no write lock: a job reading ten thousand units never holds up
   a turn.
