@@ -2,6 +2,10 @@
 
     python -m bench.turns [--units 100 1000 10000] [--turns 3000] [--people 1 8 32]
                           [--rate 1000 2000] [--session 4] [--repeat 3]
+    python -m bench.turns --db postgresql://… --workers 1 2 [--units 1000] [--people 8]
+
+With `--db`, several worker processes on one PostgreSQL database beside SQLite in the same run
+(see bench.multi); without, the measures below, on SQLite.
 
 A turn is one typed message handed to `Application.process_update` (the Update decoded from
 the Bot API's JSON first, as the updater does), through the adapter and the engine, with its
@@ -222,7 +226,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, nargs="*", default=[1000, 2000])
     parser.add_argument("--session", type=int, default=4, help="answers per sitting")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best is shown")
+    parser.add_argument("--db", help="postgresql://…: worker processes on it, beside SQLite")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    if args.db:
+        from bench import multi
+
+        multi.main(args.db, args.workers, args.units[0], args.turns, args.people[-1], args.session)
+        return
     ceiling = max(asyncio.run(stock(args.turns, 32)) for _ in range(max(1, args.repeat)))
     print(
         f"python-telegram-bot alone (no storage, no engine), 32 at once: {ceiling:,.0f} turns/s"

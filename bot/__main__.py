@@ -12,7 +12,6 @@ import asyncio
 import getpass
 import logging
 import sys
-from pathlib import Path
 
 from bot.config import Config
 from bot.logsafe import RedactingFilter, setup_logging
@@ -25,7 +24,9 @@ def build_parser(config: Config) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Trợ lý “Đơn vị học tập”.")
     commands = parser.add_subparsers(dest="command")
     console = commands.add_parser("console", help="trò chuyện trong cửa sổ dòng lệnh")
-    console.add_argument("--db", default=str(config.db_path), help="tệp cơ sở dữ liệu SQLite")
+    console.add_argument(
+        "--db", default=config.store, help="tệp cơ sở dữ liệu SQLite, hoặc postgresql://…"
+    )
     console.add_argument("--user", default=None, help="tên người dùng (mặc định: tài khoản máy)")
     commands.add_parser("telegram", help="chạy trợ lý trên Telegram (cần TELEGRAM_BOT_TOKEN)")
     commands.add_parser("zalo", help="chạy trợ lý trên Zalo (cần ZALO_BOT_TOKEN)")
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.console import run_console
 
     user = args.user if getattr(args, "user", None) else getpass.getuser()
-    return run_console(Path(getattr(args, "db", config.db_path)), user, config.data_dir)
+    return run_console(str(getattr(args, "db", config.store)), user, config.data_dir)
 
 
 def _run_channels(config: Config, only: str | None) -> int:

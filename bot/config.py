@@ -19,6 +19,7 @@ PAGE_HOURS = 24  # a page link (every unit's state) is shorter-lived: DVHT_PAGE_
 class Config:
     db_path: Path
     data_dir: Path
+    db_url: str | None = None  # DVHT_DB_URL=postgresql://…: PostgreSQL instead of the file
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
     telegram_webhook_secret: str | None = None
@@ -28,6 +29,7 @@ class Config:
     public_url: str | None = None  # set: webhooks (and report links) on this public address
     http_host: str = "0.0.0.0"
     http_port: int = 8080
+    reuse_port: bool = False  # DVHT_REUSE_PORT=1: several workers on one port (SO_REUSEPORT)
     link_secret: str | None = None  # signs report links; unset: a new one at each start
     link_days: int = LINK_DAYS
     page_hours: int = PAGE_HOURS  # a link to the supervising level's page works this long
@@ -44,6 +46,7 @@ class Config:
         return cls(
             db_path=Path(os.environ.get("DVHT_DB_PATH", str(data_dir / "donvi-hoctap.sqlite3"))),
             data_dir=data_dir,
+            db_url=_get("DVHT_DB_URL"),
             telegram_token=_get("TELEGRAM_BOT_TOKEN"),
             telegram_api_base_url=_get("TELEGRAM_API_BASE_URL"),
             telegram_webhook_secret=_get("TELEGRAM_WEBHOOK_SECRET"),
@@ -53,6 +56,7 @@ class Config:
             public_url=(_get("DVHT_PUBLIC_URL") or "").rstrip("/") or None,
             http_host=os.environ.get("DVHT_HTTP_HOST", "0.0.0.0"),
             http_port=int(port) if port.isdigit() else 8080,
+            reuse_port=os.environ.get("DVHT_REUSE_PORT", "").strip() in ("1", "yes", "true"),
             link_secret=_get("DVHT_LINK_SECRET"),
             link_days=int(days) if days.isdigit() and int(days) > 0 else LINK_DAYS,
             page_hours=_int("DVHT_PAGE_LINK_HOURS", PAGE_HOURS),
@@ -64,6 +68,17 @@ class Config:
             reminder_check_minutes=_int("DVHT_REMINDER_CHECK_MINUTES", 60),
         )
 
+    @property
+    def store(self) -> str:
+        """Where the data is: the PostgreSQL URL when one is set, else the SQLite file."""
+        return self.db_url or str(self.db_path)
+
+    def store_name(self) -> str:
+        """`store` as it may be shown (a URL's password blanked)."""
+        from storage.postgres import redacted
+
+        return redacted(self.store)
+
     def secrets(self) -> list[str]:
         """Every secret value, for the logging filter."""
         values = (
@@ -72,6 +87,7 @@ class Config:
             self.zalo_token,
             self.zalo_webhook_secret,
             self.link_secret,
+            _password(self.db_url),
         )
         return [value for value in values if value]
 
@@ -79,6 +95,15 @@ class Config:
 def _int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value.isdigit() and int(value) > 0 else default
+
+
+def _password(url: str | None) -> str | None:
+    """The password in a database URL (a secret like the tokens)."""
+    if not url:
+        return None
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password
 
 
 def _get(name: str) -> str | None:

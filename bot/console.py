@@ -28,6 +28,7 @@ from conversations.events import Event, EventKind, Reply, Sender
 from conversations.settings import Settings
 from storage import open_repository
 from storage.base import ChannelHeld, StorageError
+from storage.postgres import is_postgres, redacted
 from templates.text import t
 
 CHANNEL = "console"
@@ -56,7 +57,7 @@ def _print(replies: Iterable[Reply], out: TextIO) -> None:
 
 
 def run_console(
-    db_path: Path,
+    db_path: Path | str,
     user: str,
     data_dir: Path,
     stdin: TextIO = sys.stdin,
@@ -73,7 +74,9 @@ def run_console(
         try:
             repository = runner.run(open_repository(db_path))
         except StorageError:
-            print(t("service.data_unwritable", detail=str(db_path)), file=sys.stderr)
+            unreachable = is_postgres(str(db_path))
+            key = "service.db_unreachable" if unreachable else "service.data_unwritable"
+            print(t(key, detail=redacted(str(db_path))), file=sys.stderr)
             return 2
         try:
             runner.run(repository.hold_channels([CHANNEL]))
@@ -81,12 +84,11 @@ def run_console(
             runner.run(repository.close())
             print(t("console.held"), file=sys.stderr)
             return 2
-        # Reports are kept beside the database they belong to. Whoever runs the console holds
-        # its database file already: they may create supervising units in it (/taocaptren), so
-        # a newcomer can try the supervising level's page too.
-        settings = Settings(
-            reports_dir=db_path.parent / "reports", admins=frozenset({f"{CHANNEL}:{user}"})
-        )
+        # Reports are kept beside the database they belong to (a PostgreSQL one: in the data
+        # folder). Whoever runs the console holds its database already: they may create
+        # supervising units in it (/taocaptren), so a newcomer can try the supervising page too.
+        home = data_dir if is_postgres(str(db_path)) else Path(db_path).parent
+        settings = Settings(reports_dir=home / "reports", admins=frozenset({f"{CHANNEL}:{user}"}))
         pages = LocalPages(repository.url, settings, data_dir)  # the page, on this machine only
         settings = replace(settings, page_links=pages.start())
         engine = Engine(repository, settings)

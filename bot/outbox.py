@@ -5,17 +5,24 @@ engine splits replies so), so a failure never makes the worker repeat a message 
 delivered. A failed row is tried again later with growing pauses; nothing is dropped. The one
 window left is a crash between the channel's acceptance and the mark: that row is sent again
 on restart (at least once; Telegram and Zalo offer no way to make a send idempotent).
+
+A file a message carries may have been rendered by another process, on another machine: when
+its path is not on this machine, its copy in the store (`OutgoingFile.document`) is written to
+`documents_dir` first and sent from there.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from bot.channels import Channel
-from conversations.events import replies_from_json
+from conversations.events import OutgoingFile, Reply, replies_from_json
 from conversations.outbox import undeliverable
 from storage.base import OutboxMessage, Repository, Transaction, retrying
 
@@ -42,11 +49,13 @@ class OutboxWorker:
         *,
         interval: float = 1.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        documents_dir: Path | None = None,
     ) -> None:
         self.repository = repository
         self.channels = channels
         self.interval = interval
         self.clock = clock
+        self.documents_dir = documents_dir or Path(tempfile.gettempdir()) / "dvht-documents"
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -65,7 +74,8 @@ class OutboxWorker:
     async def _deliver(self, message: OutboxMessage) -> int:
         channel = self.channels[message.channel]  # due_messages gives only these channels
         try:
-            await channel.send(message.chat_id, replies_from_json(message.payload))
+            replies = [await self._local(reply) for reply in replies_from_json(message.payload)]
+            await channel.send(message.chat_id, replies)
         except Exception as exc:  # any failure: keep the row, try later
             log.warning("outbox message %d to %s failed: %s", message.id, message.channel, exc)
             await self._failed(
@@ -75,6 +85,23 @@ class OutboxWorker:
         # Sent: record it even through a conflict, or the next pass would send it again.
         await retrying(self.repository, lambda tx: tx.message_sent(message.id), attempts=10)
         return 1
+
+    async def _local(self, reply: Reply) -> Reply:
+        """`reply` with each file on this machine (from the store when it is elsewhere)."""
+        if not reply.files:
+            return reply
+        return replace(reply, files=tuple([await self._fetched(file) for file in reply.files]))
+
+    async def _fetched(self, file: OutgoingFile) -> OutgoingFile:
+        if file.document is None or await asyncio.to_thread(file.path.is_file):
+            return file
+        async with self.repository.snapshot() as tx:
+            stored = await tx.get_document(file.document)
+        if stored is None:
+            raise FileNotFoundError(f"document {file.document} of {file.name} is not stored")
+        local = self.documents_dir / f"{stored.id}{Path(file.name).suffix}"
+        await asyncio.to_thread(_write_whole, local, stored.data)
+        return replace(file, path=local)
 
     async def _failed(self, message: OutboxMessage, error: str, retry_at: datetime) -> None:
         """Try again at `retry_at`; after MAX_ATTEMPTS runs, give up (the row is kept) and tell
@@ -98,6 +125,14 @@ class OutboxWorker:
             except Exception:
                 log.exception("outbox pass failed; trying again")
             await pause(stop, self._wake, self.interval)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write `path` whole (a temporary file, then renamed): a reader never sees half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(path.suffix + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 async def pause(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 from conversations.overview_page import Scope
 
@@ -63,8 +64,17 @@ class PageLinks:
         self.public_url = public_url.rstrip("/")
         self.hours = hours
         self._now = now
+        # Told of each link given (unit, whole, year): the page server readies that page's
+        # rows then, off the loop, so the first load is not the one that judges every unit.
+        self.on_link: Callable[[int, bool, int], object] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Sent to a job's process without `on_link` (the page server stays in this one)."""
+        return {**self.__dict__, "on_link": None}
 
     def link(self, person_id: int, unit_id: int, whole: bool, year: int) -> tuple[str, datetime]:
+        if self.on_link is not None:
+            self.on_link(unit_id, whole, year)
         expires = int(self._now()) + self.hours * HOUR
         token = self.sign(Scope(person_id, unit_id, whole), expires)
         url = f"{self.public_url}{ROUTE.format(token=token)}?nam={year}"

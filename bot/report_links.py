@@ -4,8 +4,11 @@ Zalo cannot send a document, so a report reaches a person on Zalo as a link. The
 let a stranger fetch another unit's report: it names a random key (never a database id that
 could be guessed by counting), it carries its expiry, and both are signed with HMAC-SHA256 under
 a secret from configuration. A link whose signature does not match, or whose time is up, gets
-403. What a key points to is a small file beside the links (not process memory), so a link keeps
-working across a restart as long as the secret stays the same.
+403. A link to a document kept in the store (`Transaction.put_document`) names the document's
+own random id and is served from the store, so any worker behind the public address serves
+it; a link to a file only on this machine's disk names a key whose small file beside the links
+says where the file is. Either way a link keeps working across a restart as long as the secret
+stays the same.
 
 Token: base64url(JSON payload) "." base64url(HMAC-SHA256(secret, first part)).
 """
@@ -18,14 +21,17 @@ import hashlib
 import hmac
 import json
 import logging
+import mimetypes
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+
+from storage.base import Document
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +39,7 @@ ROUTE = "/r/{token}"
 _KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _TOKEN_PART = re.compile(r"[A-Za-z0-9_-]{1,256}")  # base64url without padding, bounded
 DAY = 86_400
+Documents = Callable[[str], Awaitable[Document | None]]  # a document of the store by its id
 
 
 class ReportLinks:
@@ -45,20 +52,26 @@ class ReportLinks:
         public_url: str,
         days: int = 7,
         now: Callable[[], float] = time.time,
+        documents: Documents | None = None,
     ) -> None:
         self._secret = secret.encode()
+        self.documents = documents
         self.folder = folder
         self.public_url = public_url.rstrip("/")
         self.days = days
         self._now = now
 
-    def create(self, path: Path, name: str) -> str:
-        """A link to `path`, downloaded as `name`, valid for `days` days from now."""
-        key = secrets.token_urlsafe(18)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self._sweep()
-        target = {"path": str(path.resolve()), "name": name}
-        (self.folder / f"{key}.json").write_text(json.dumps(target), encoding="utf-8")
+    def create(self, path: Path, name: str, document: str | None = None) -> str:
+        """A link to `path` (or to the store's `document`, when there is one and the store is
+        at hand), downloaded as `name`, valid for `days` days from now."""
+        if document is not None and self.documents is not None and _KEY.fullmatch(document):
+            key = document  # random, unguessable: the store serves it, on any worker
+        else:
+            key = secrets.token_urlsafe(18)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._sweep()
+            target = {"path": str(path.resolve()), "name": name}
+            (self.folder / f"{key}.json").write_text(json.dumps(target), encoding="utf-8")
         expires = int(self._now()) + self.days * DAY
         return f"{self.public_url}{ROUTE.format(token=self.sign(key, expires))}"
 
@@ -98,12 +111,15 @@ class ReportLinks:
             log.info("report link refused (forged, tampered or expired)")
             return web.Response(status=403, text="forbidden")
         target = self._target(key)
-        if target is None:
+        if target is not None:
+            path, name = target
+            return web.FileResponse(path, headers=_headers(name))
+        stored = await self.documents(key) if self.documents is not None else None
+        if stored is None:
             return web.Response(status=404, text="not found")
-        path, name = target
-        disposition = f"attachment; filename=\"{_ascii(name)}\"; filename*=UTF-8''{_quote(name)}"
-        headers = {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
-        return web.FileResponse(path, headers=headers)
+        return web.Response(
+            body=stored.data, headers=_headers(stored.name), content_type=_type(stored.name)
+        )
 
     def _sweep(self) -> None:
         """Forget links that have expired (their key files), so the folder does not grow."""
@@ -125,6 +141,16 @@ class ReportLinks:
 
     def _mac(self, payload: str) -> bytes:
         return hmac.new(self._secret, payload.encode(), hashlib.sha256).digest()
+
+
+def _headers(name: str) -> dict[str, str]:
+    disposition = f"attachment; filename=\"{_ascii(name)}\"; filename*=UTF-8''{_quote(name)}"
+    return {"Content-Disposition": disposition, "Cache-Control": "private, no-store"}
+
+
+def _type(name: str) -> str:
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
 
 
 def _b64(data: bytes) -> str:

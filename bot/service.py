@@ -35,7 +35,7 @@ from conversations import jobs
 from conversations.engine import Engine
 from conversations.settings import Settings
 from storage import open_repository
-from storage.base import ChannelHeld, Repository, StorageError, retrying
+from storage.base import ChannelHeld, Document, Repository, StorageError, retrying
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +71,29 @@ async def serve(
     stop = stop or _stop_on_signals()
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        repository = await open_repository(config.db_path)
+        repository = await open_repository(config.store)
     except (OSError, StorageError) as exc:  # a read-only or missing disk: say so in one line
-        raise ConfigError("data_unwritable", str(config.db_path)) from exc
+        raise ConfigError(_unopened(config), config.store_name()) from exc
     try:
         try:  # before any channel starts: a second process on these channels would steal rows
-            await repository.hold_channels(names)
+            # webhook workers may share a channel (PostgreSQL hands each row to one of them);
+            # a poller holds its channel alone
+            await repository.hold_channels(names, shared=config.public_url is not None)
         except ChannelHeld as held:
             raise ConfigError("channel_held", str(held)) from None
         except StorageError as exc:
-            raise ConfigError("data_unwritable", str(config.db_path)) from exc
+            raise ConfigError(_unopened(config), config.store_name()) from exc
         engine = Engine(repository, settings_for(config))
         async with AsyncExitStack() as stack:
-            web = WebServer(config.http_host, config.http_port) if config.public_url else None
+            web = (
+                WebServer(config.http_host, config.http_port, reuse_port=config.reuse_port)
+                if config.public_url
+                else None
+            )
             secret = _secret(config)
-            reports = _links(config, web, secret)
-            links = reports if "zalo" in names else None  # Telegram sends files
+            reports = _links(config, web, secret, repository)
+            # Telegram sends files; Zalo gets links, served from the store by any worker
+            links = reports if "zalo" in names else None
             if web is not None and reports is not None:  # the supervising level's page
                 engine.settings = _pages(stack, config, web, reports, repository, engine, secret)
             senders: dict[str, Channel] = {}
@@ -105,6 +112,11 @@ async def serve(
             await _background(repository, engine, senders, config, stop)
     finally:
         await repository.close()
+
+
+def _unopened(config: Config) -> str:
+    """The message key for a store that could not be opened."""
+    return "db_unreachable" if config.db_url else "data_unwritable"
 
 
 GC_YOUNG_OBJECTS = 10_000  # allocations between young collections (Python's default: 700)
@@ -133,11 +145,20 @@ def _secret(config: Config) -> str:
     return secrets.token_urlsafe(32)
 
 
-def _links(config: Config, web: WebServer | None, secret: str) -> ReportLinks | None:
-    """Report links on the public endpoint; none without a public URL (nowhere to serve them)."""
+def _links(
+    config: Config, web: WebServer | None, secret: str, repository: Repository
+) -> ReportLinks | None:
+    """Report links on the public endpoint; none without a public URL (nowhere to serve them).
+    Stored documents are served from the store, so any worker serves any link."""
     if web is None or not config.public_url:
         return None
-    links = ReportLinks(secret, config.data_dir / "links", config.public_url, config.link_days)
+    links = ReportLinks(
+        secret,
+        config.data_dir / "links",
+        config.public_url,
+        config.link_days,
+        documents=partial(stored_document, repository),
+    )
     web.add_get(ROUTE, links.handle)
     return links
 
@@ -165,6 +186,12 @@ def _pages(
     pages.add_to(web)
     stack.callback(pages.close)
     return replace(engine.settings, page_links=links)
+
+
+async def stored_document(repository: Repository, document_id: str) -> Document | None:
+    """A document of the store, read on a snapshot (a download never holds up a turn)."""
+    async with repository.snapshot() as tx:
+        return await tx.get_document(document_id)
 
 
 async def _telegram(
@@ -225,7 +252,7 @@ async def _background(
     stop: asyncio.Event,
 ) -> None:
     """The job worker, the outbox worker and the hourly reminder pass, until `stop`."""
-    outbox = OutboxWorker(repository, channels)
+    outbox = OutboxWorker(repository, channels, documents_dir=config.data_dir / "documents")
     worker = JobWorker(
         repository,
         engine.settings,

@@ -54,11 +54,17 @@ class WebServer:
     platform to send it updates (a webhook set first would be tried against a closed port). So a
     POST path can be reserved before `start` and its handler given later; until then it answers
     503, which the platforms retry.
+
+    `reuse_port`: several worker processes listen on the same port (SO_REUSEPORT: the kernel
+    spreads the connections among them), each with its own engine on one PostgreSQL database.
     """
 
-    def __init__(self, host: str, port: int, limits: Limits | None = None) -> None:
+    def __init__(
+        self, host: str, port: int, limits: Limits | None = None, *, reuse_port: bool = False
+    ) -> None:
         self.host = host
         self.port = port
+        self.reuse_port = reuse_port
         self.limits = limits or Limits()
         self.gate = _Gate(self.limits)
         self.app = web.Application(client_max_size=MAX_BODY, middlewares=[self.gate.middleware])
@@ -102,7 +108,11 @@ class WebServer:
         assert server is not None
         loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(
-            lambda: _Guarded(server(), self.gate), self.host, self.port, backlog=limits.backlog
+            lambda: _Guarded(server(), self.gate),
+            self.host,
+            self.port,
+            backlog=limits.backlog,
+            reuse_port=self.reuse_port or None,
         )
         log.info("HTTP endpoint listening on %s:%d", self.host, self.bound_port)
 

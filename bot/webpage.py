@@ -31,7 +31,7 @@ from bot.page_links import ROUTE, PageLinks, Verdict
 from bot.report_links import ROUTE as REPORT_ROUTE
 from bot.report_links import ReportLinks
 from bot.web import WebServer
-from conversations.overview_page import PageRequest, answer
+from conversations.overview_page import PageRequest, answer, warm
 from conversations.settings import Settings
 from templates.formatting import VIETNAM
 from templates.overview_page import page_html, refusal_html
@@ -97,6 +97,8 @@ class PageServer:
         self.timeout = timeout
         self.clock = clock
         self._room = asyncio.Semaphore(in_flight)
+        self._warming: set[asyncio.Future[int]] = set()
+        links.on_link = self.warm
 
     def add_to(self, server: WebServer) -> None:
         server.add_get(ROUTE, self.page)
@@ -168,6 +170,32 @@ class PageServer:
         except Exception:
             log.exception("page request failed")
         return Done(503, refusal="failed")
+
+    def warm(self, unit_id: int, whole: bool, year: int) -> asyncio.Future[int] | None:
+        """Ready the rows of a page a link was just given for, in the page worker (a read of a
+        snapshot: nothing is written, and a link given twice only finds the rows kept). The
+        rows readied, to wait for, or None when there is no worker to ask."""
+        today = self.clock().astimezone(VIETNAM).date()
+        try:
+            loop = asyncio.get_running_loop()
+            future = loop.run_in_executor(
+                self.executor, warm, self.url, unit_id, whole, year, today
+            )
+        except (RuntimeError, BrokenExecutor) as exc:  # no loop, or the worker is gone
+            log.info("page rows not readied: %s", exc)
+            return None
+        self._warming.add(future)
+        future.add_done_callback(self._warmed)
+        return future
+
+    async def readied(self) -> None:
+        """Wait until the rows of every link given so far are readied (tests, benchmarks)."""
+        await asyncio.gather(*self._warming, return_exceptions=True)
+
+    def _warmed(self, future: asyncio.Future[int]) -> None:
+        self._warming.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.info("page rows not readied: %s", future.exception())
 
     def close(self) -> None:
         self.executor.shutdown(wait=True, cancel_futures=True)

@@ -140,7 +140,7 @@ def file_text(links: ReportLinks | None) -> FileText:
 
     def link_text(file: OutgoingFile) -> str:
         try:
-            url = links.create(file.path, file.name)
+            url = links.create(file.path, file.name, file.document)
         except OSError as exc:  # the links folder cannot be written (read-only, full, gone…)
             # The report exists and the assessment is stored: say so, rather than retry a
             # message that cannot be built until an administrator fixes the folder.

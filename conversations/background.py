@@ -53,7 +53,7 @@ async def _run(
             result = await RUNNERS[kind](tx, payload, settings)
         if kind == REMINDERS:  # thousands of writes: made here, not shipped to the service
             result = {"reminded": await _write_in_steps(repository, result["writes"], claim)}
-        return result
+        return await _keep_documents(repository, kind, result)
     finally:
         await repository.close()
 
@@ -78,6 +78,28 @@ async def _write_in_steps(repository: Repository, writes: list[list[Any]], claim
         steps += 1
         await asyncio.sleep(STEP_PAUSE)  # SQLite has no fair lock: leave room for the turns
     return steps
+
+
+async def _keep_documents(repository: Repository, kind: str, result: Result) -> Result:
+    """Copy each file the job produced into the store (`put_document`), its id beside its
+    path: the process that sends it, or serves its download link, may run on another machine.
+    A job run twice keeps a second copy; only the run that finishes is sent."""
+
+    async def keep(path: str, name: str) -> str:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+        return await retrying(repository, lambda tx: tx.put_document(name, data))
+
+    if kind == REPORT:
+        rows = result["files"] if "files" in result else [result["file"]]
+        files = [[path, name, caption, await keep(path, name)] for path, name, caption, *_ in rows]
+        return {**result, "files": files}
+    if kind == OVERVIEW:
+        for reply in result.get("replies", []):
+            reply["files"] = [
+                [path, name, caption, await keep(path, name)]
+                for path, name, caption, *_ in reply.get("files", [])
+            ]
+    return result
 
 
 async def _report(tx: Transaction, payload: dict[str, Any], settings: Settings) -> Result:
@@ -182,7 +204,8 @@ async def finish(tx: Transaction, job: Job, result: Result, settings: Settings) 
     """Record what `job` produced, in the transaction that marks it done."""
     if job.kind == REPORT:
         rows = result["files"] if "files" in result else [result["file"]]  # a job of before
-        files = tuple(OutgoingFile(Path(path), name, caption) for path, name, caption in rows)
+        files = tuple(OutgoingFile(Path(path), name, caption, *document)
+                      for path, name, caption, *document in rows)  # fmt: skip
         for to in _recipients(job):
             await send(tx, to, [Reply("", files=files)])
     elif job.kind == OVERVIEW:

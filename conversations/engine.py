@@ -82,7 +82,9 @@ class Engine:
     async def _turn(self, event: Event, tx: Transaction) -> tuple[list[Reply], bool]:
         """One run of the turn in `tx`: its replies, and whether it queued work for others."""
         sender = event.sender
-        person = await tx.start_turn(event.channel, event.update_id, sender.id, sender.name)
+        person = await tx.start_turn(
+            event.channel, event.update_id, sender.id, sender.name, chat_id=event.chat_id
+        )
         if person is None:
             return [], False  # a redelivered update changes nothing
         chat = await _chat(tx, event, person)

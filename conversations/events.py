@@ -68,6 +68,7 @@ class OutgoingFile:
     path: Path
     name: str
     caption: str = ""
+    document: str | None = None  # its copy in the store (any process can send or serve it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ def replies_to_json(replies: Sequence[Reply]) -> dict[str, Any]:
             {
                 "text": reply.text,
                 "choices": [[c.label, c.token, c.kind.value, c.typed] for c in reply.choices],
-                "files": [[str(f.path), f.name, f.caption] for f in reply.files],
+                "files": [[str(f.path), f.name, f.caption, f.document] for f in reply.files],
             }
             for reply in replies
         ]
@@ -129,8 +130,8 @@ def replies_from_json(payload: Mapping[str, Any]) -> list[Reply]:
                 for label, token, kind, typed in item.get("choices", [])
             ),
             files=tuple(
-                OutgoingFile(Path(path), str(name), str(caption))
-                for path, name, caption in item.get("files", [])
+                OutgoingFile(Path(path), str(name), str(caption), *document)
+                for path, name, caption, *document in item.get("files", [])
             ),
         )
         for item in payload.get("replies", [])

@@ -19,7 +19,7 @@ from conversations.working import (
     unfinished,
 )
 from rubric.answers import AnswerError, parse_answer
-from storage.base import EDITABLE, Assessment, Unit
+from storage.base import EDITABLE, Assessment, Conflict, Duplicate, Unit
 from templates.text import t
 
 
@@ -33,7 +33,10 @@ async def open_assessment(ctx: Ctx, year: int) -> list[Reply]:
         return [Reply(t("assess.no_framework", year=year)), await show(ctx, Mode.MENU)]
     assessment = await ctx.tx.get_assessment(unit.id, framework.id, year)
     if assessment is None:
-        assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
+        try:
+            assessment = await ctx.tx.create_assessment(unit.id, framework.id, year)
+        except Duplicate:  # a colleague's turn created it meanwhile (another worker): this
+            raise Conflict("assessment created meanwhile") from None  # turn runs again, finds it
         await ctx.tx.log(
             "assessment.created",
             person_id=ctx.person.id,

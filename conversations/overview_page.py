@@ -111,6 +111,15 @@ class RowCache:
             return None
         return kept[2]
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._rows)
+
+    def clear(self) -> None:
+        """Forget every row (they are only a copy: the next page judges its units again)."""
+        with self._lock:
+            self._rows.clear()
+
     def put(self, stamp: UnitStamp, year: int, today: date, row: PageRow) -> None:
         with self._lock:
             if len(self._rows) >= self.limit:  # the oldest entries go first
@@ -355,6 +364,25 @@ async def _answer(url: str, request: PageRequest, settings: Settings) -> PageAns
                 return _workbook(owner, rows, query.year, settings)
             return PageAnswer(200, view_of(owner, request.scope.whole, rows, query,
                                            request.today, request.now))  # fmt: skip
+    finally:
+        await repository.close()
+
+
+def warm(url: str, unit_id: int, whole: bool, year: int, today: date) -> int:
+    """In the page worker: judge the units of a page that a link was just given for, so that
+    the person's first load finds its rows kept (judging 10,000 units takes a second or two;
+    a page of kept rows well under a tenth of that). How many rows are now kept."""
+    return asyncio.run(_warm(url, unit_id, whole, year, today))
+
+
+async def _warm(url: str, unit_id: int, whole: bool, year: int, today: date) -> int:
+    repository = await open_repository(url, migrate=False)
+    try:
+        async with repository.snapshot() as tx:
+            owner = await tx.get_unit(unit_id)
+            if owner is None:
+                return 0
+            return len(await page_rows(tx, owner, whole, year, today))
     finally:
         await repository.close()
 

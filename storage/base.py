@@ -2,7 +2,8 @@
 
 The engine knows no SQL: it opens a transaction, reads and writes through these methods, and
 replies only after the transaction has committed. `storage.sqlite` keeps this contract on SQLite
-(aiosqlite); a second backend (PostgreSQL) keeps it too, and the engine does not change.
+(aiosqlite), `storage.postgres` on PostgreSQL (asyncpg, several worker processes on one
+database); the engine is the same on both.
 
 What a backend guarantees (and its tests check):
 
@@ -17,18 +18,22 @@ What a backend guarantees (and its tests check):
   preventing it raises `Conflict`: the caller runs the whole turn again on a fresh transaction.
   `Conflict` also says "not saved, nothing half-done: run it again" when a backend commits
   many transactions together and the commit, or another transaction of the same batch, failed
-  (SQLite's group commit does).
+  (SQLite's group commit does). A write that raised (`Duplicate`, `ConstraintError` …) may
+  end the transaction (PostgreSQL): the block should let the error propagate, as turns do.
 - **Re-runnable.** Because a transaction may be re-run, a turn's transaction only reads and
   writes rows: it writes no file, sends no message and renders no document. Messages for other
   people go to the outbox (`enqueue`) and heavy work to a job (`enqueue_job`), both in the same
   transaction, and are acted on after the commit.
 - **Ordered per chat.** Two events of one chat are never applied at once: the channel adapters
   hand a chat's events to the engine one after the other, and the engine's de-duplication
-  (`start_turn`, or `mark_update`) makes a redelivered update a no-op. Events of different
-  chats may run concurrently; their transactions are serializable with each other.
+  (`start_turn`, or `mark_update`) makes a redelivered update a no-op. A backend shared by
+  several processes also takes the chat's turn in `start_turn` (its `chat_id`), across them,
+  and keeps that place while a turn that collided runs again. Events of different chats may
+  run concurrently; their transactions are serializable with each other.
 - **Owned channels.** Outbox rows and jobs name a channel; only a process holding that channel
   (`Repository.hold_channels`) takes them. A second process asking for a channel already held
-  is refused, so two processes never deliver the same rows.
+  is refused, so two processes never deliver the same rows; webhook workers that share a channel
+  (`shared=True`, PostgreSQL) each take a row with a lease, so none is delivered twice.
 - **Snapshots for heavy readers.** `Repository.snapshot()` is a read-only transaction over one
   consistent state, which takes no write lock: a job reading ten thousand units never holds up
   a turn.
@@ -36,6 +41,8 @@ What a backend guarantees (and its tests check):
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
@@ -231,6 +238,17 @@ class Job:
     attempts: int  # runs started before this one
 
 
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A generated file (a report, a workbook) kept in the store, so that any process can send
+    or serve it: `id` is random (a download link's key), never a counter."""
+
+    id: str
+    name: str
+    data: bytes
+    created_at: datetime | None = None
+
+
 @dataclass(slots=True)
 class ChatState:
     """Where one chat is in the dialogue (persisted: no in-memory state matters)."""
@@ -263,10 +281,17 @@ class Transaction(Protocol):
         """Record a channel update id; False when it was already processed (a redelivery)."""
 
     async def start_turn(
-        self, channel: str, update_id: str | None, channel_user_id: str, display_name: str
+        self,
+        channel: str,
+        update_id: str | None,
+        channel_user_id: str,
+        display_name: str,
+        chat_id: str | None = None,
     ) -> Person | None:
         """What every turn starts with: `mark_update` then `upsert_person` (None when the update
-        was processed already). One call so that a backend may do both in one round trip."""
+        was processed already). One call so that a backend may do both in one round trip.
+        `chat_id` (the event's chat) lets a backend shared by several processes take the
+        chat's turn first, so two events of one chat never run at once anywhere."""
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
         """The person behind a channel account, created on first contact; name kept current."""
@@ -407,6 +432,11 @@ class Transaction(Protocol):
         """Set back to pending the running jobs of `channels`: called by the process that has just
         taken the channels, so those jobs' process is gone. The number set back."""
 
+    async def put_document(self, name: str, data: bytes) -> str:
+        """Keep a generated file; its new random id."""
+
+    async def get_document(self, document_id: str) -> Document | None: ...
+
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None: ...
 
     async def set_reminded(self, unit_id: int, year: int, at: datetime) -> None: ...
@@ -490,9 +520,13 @@ class Repository(Protocol):
         """A read-only transaction over one consistent state; it takes no write lock (heavy
         readers: the jobs). Writing through it is an error."""
 
-    async def hold_channels(self, channels: Sequence[str]) -> None:
+    async def hold_channels(self, channels: Sequence[str], *, shared: bool = False) -> None:
         """Take `channels` for this process until `close`: only its workers deliver their
-        outbox rows and run their jobs. `ChannelHeld` when another live process has one."""
+        outbox rows and run their jobs. `ChannelHeld` when another live process has one.
+        `shared`: several processes run the channel together (webhook workers behind one
+        address); a backend that can hand each row to one of them (PostgreSQL: rows claimed
+        with a lease) lets them, and still refuses an exclusive holder (a poller) beside
+        them. SQLite ignores it: one process per channel."""
 
     @property
     def url(self) -> str:
@@ -502,14 +536,22 @@ class Repository(Protocol):
 
 
 T = TypeVar("T")
-ATTEMPTS = 3  # runs of one transaction when the store reports conflicts
+ATTEMPTS = 12  # runs of one transaction when the store reports conflicts
+BACKOFF_SECONDS = 0.004  # the first pause before a run again; doubled each time, at random
+BACKOFF_CAP = 0.1  # the longest pause (all twelve runs then fit in about a second)
 
 
 async def retrying(
     repository: Repository, block: Callable[[Transaction], Awaitable[T]], attempts: int = ATTEMPTS
 ) -> T:
     """`block` in a transaction, run again on `Conflict` (which promises nothing was saved);
-    every caller but the engine, which re-runs whole turns itself, writes through this."""
+    the engine runs its turns through it too.
+
+    Between runs it pauses a random moment, doubling each time: transactions that collided
+    (PostgreSQL fails one of two serializable transactions that read and write the same rows;
+    fifty people joining at once collide many times) then run again spread out, not together
+    into the same collision. SQLite's conflicts (a lost batch) are rare; its retry is at once.
+    """
     for attempt in range(1, attempts + 1):
         try:
             async with repository.transaction() as tx:
@@ -517,4 +559,6 @@ async def retrying(
         except Conflict:
             if attempt == attempts:
                 raise
+        pause = min(BACKOFF_CAP, BACKOFF_SECONDS * 2 ** (attempt - 1))
+        await asyncio.sleep(random.uniform(0, pause))
     raise AssertionError("unreachable")  # pragma: no cover

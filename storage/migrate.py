@@ -1,8 +1,11 @@
-"""Numbered schema migrations: `storage/migrations/NNNN_name.sql`, applied in order at open.
+"""Numbered schema migrations: `storage/migrations/NNNN_name.sql` (SQLite) and
+`storage/migrations/postgres/NNNN_name.sql` (PostgreSQL), the same numbers and names for both,
+applied in order at open.
 
-Each migration runs in its own immediate transaction together with its row in
-`schema_migrations`, so a migration is either applied and recorded, or not at all; a second
-process opening the same database at the same time waits and then skips what is done.
+Each migration runs in its own transaction together with its row in `schema_migrations`, so a
+migration is either applied and recorded, or not at all; a second process opening the same
+database at the same time waits (SQLite: the write lock; PostgreSQL: an advisory lock) and then
+skips what is done.
 """
 
 from __future__ import annotations
@@ -12,11 +15,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from typing import Any
 
 import aiosqlite
 
 PACKAGE = "storage"
 DIRECTORY = "migrations"
+POSTGRES_DIRECTORY = "migrations/postgres"
+_PG_MIGRATION_LOCK = 0x64766874  # an advisory lock key: "dvht"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 _CREATE_TABLE = (
@@ -35,7 +41,10 @@ class Migration:
 def load_migrations(package: str = PACKAGE, directory: str = DIRECTORY) -> list[Migration]:
     """The package's migration files, ordered by version (duplicates are refused)."""
     found: dict[int, Migration] = {}
-    for entry in resources.files(package).joinpath(directory).iterdir():
+    folder = resources.files(package)
+    for part in directory.split("/"):
+        folder = folder.joinpath(part)
+    for entry in folder.iterdir():
         match = _NAME.match(entry.name)
         if match is None:
             continue
@@ -105,3 +114,33 @@ async def _apply_one(conn: aiosqlite.Connection, migration: Migration) -> bool:
             await conn.execute("ROLLBACK")
         raise
     return True
+
+
+async def apply_postgres_migrations(
+    conn: Any, migrations: list[Migration] | None = None
+) -> list[int]:
+    """The same, on an asyncpg connection outside a transaction: each migration in its own
+    transaction with its row in `schema_migrations`; processes opening the database at once
+    take turns on an advisory lock (held for the session, released at the end)."""
+    await conn.execute("SELECT pg_advisory_lock($1)", _PG_MIGRATION_LOCK)
+    try:
+        await conn.execute(_CREATE_TABLE)
+        applied: list[int] = []
+        todo = load_migrations(directory=POSTGRES_DIRECTORY) if migrations is None else migrations
+        for migration in todo:
+            async with conn.transaction():
+                done = await conn.fetchval(
+                    "SELECT count(*) FROM schema_migrations WHERE version = $1", migration.version
+                )
+                if done:
+                    continue
+                await conn.execute(migration.sql)  # a whole script: the simple query protocol
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    migration.version,
+                    datetime.now(UTC).isoformat(),
+                )
+            applied.append(migration.version)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", _PG_MIGRATION_LOCK)

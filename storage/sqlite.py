@@ -16,6 +16,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -37,6 +38,7 @@ from storage.base import (
     ChatState,
     Conflict,
     ConstraintError,
+    Document,
     Duplicate,
     Invite,
     Job,
@@ -289,6 +291,12 @@ class SqliteTransaction:
     """`storage.base.Transaction` on an aiosqlite connection, inside the repository's savepoint
     (or, read-only, inside a snapshot's read transaction)."""
 
+    # The queries that differ between SQL dialects (storage.postgres keeps the rest).
+    TURN_START = _TURN_START
+    PERSON_AND_SO_ON = _PERSON_AND_SO_ON
+    ASSESSMENT_AND_ANSWERS = _ASSESSMENT_AND_ANSWERS
+    PARAGRAPH_BREAK = "char(10, 10)"
+
     def __init__(
         self, conn: aiosqlite.Connection, *, writable: bool = True, batch: _Later | None = None
     ) -> None:
@@ -406,15 +414,21 @@ class SqliteTransaction:
     # --- updates and people -----------------------------------------------------------------
 
     async def start_turn(
-        self, channel: str, update_id: str | None, channel_user_id: str, display_name: str
+        self,
+        channel: str,
+        update_id: str | None,
+        channel_user_id: str,
+        display_name: str,
+        chat_id: str | None = None,
     ) -> Person | None:
         """One query for what a turn starts from: whether its update was processed already
         (then None), the person, their memberships with each unit, their private chat. The
-        update is recorded with the batch, just before its commit (see `_Later`)."""
+        update is recorded with the batch, just before its commit (see `_Later`). `chat_id`
+        needs no lock here: one process owns the file and orders a chat's turns itself."""
         if update_id is None:
             return await self.upsert_person(channel, channel_user_id, display_name)
         key = (channel, update_id)
-        row = await self._one(_TURN_START, (*key, channel, channel_user_id))
+        row = await self._one(self.TURN_START, (*key, channel, channel_user_id))
         assert row is not None  # one row, whoever is asking
         if row["seen"] or key in self._batch.updates or key in self.later.updates:
             return None  # a redelivered update changes nothing
@@ -441,7 +455,7 @@ class SqliteTransaction:
 
     async def upsert_person(self, channel: str, channel_user_id: str, display_name: str) -> Person:
         key = (channel, channel_user_id)
-        row = await self._one(_PERSON_AND_SO_ON, key)  # what the turn reads next, kept
+        row = await self._one(self.PERSON_AND_SO_ON, key)  # what the turn reads next, kept
         if row is not None and row["display_name"] == display_name:
             person = Person(*tuple(row)[:4])
             self._keep_turn_rows(person, row["units"], row["chat"], row["work"])
@@ -641,7 +655,7 @@ class SqliteTransaction:
     async def get_assessment_by_id(self, assessment_id: int) -> Assessment | None:
         self._open()  # a kept row is no answer once the transaction is over
         if assessment_id not in self._assessments:
-            row = await self._one(_ASSESSMENT_AND_ANSWERS, (assessment_id,))
+            row = await self._one(self.ASSESSMENT_AND_ANSWERS, (assessment_id,))
             if row is None:
                 self._assessments[assessment_id] = None
             else:
@@ -798,7 +812,7 @@ class SqliteTransaction:
             "INSERT INTO answers (assessment_id, code, value, evidence) VALUES (?, ?, NULL, ?)"
             " ON CONFLICT (assessment_id, code) DO UPDATE SET evidence = CASE"
             " WHEN answers.evidence = '' THEN excluded.evidence"
-            " ELSE answers.evidence || char(10, 10) || excluded.evidence END",
+            f" ELSE answers.evidence || {self.PARAGRAPH_BREAK} || excluded.evidence END",
             (assessment_id, code, paragraph),
         )
 
@@ -921,6 +935,24 @@ class SqliteTransaction:
             f" WHERE state = 'running' AND channel IN ({marks})",
             (now(), *channels),
         )
+
+    # --- documents ----------------------------------------------------------------------------
+
+    async def put_document(self, name: str, data: bytes) -> str:
+        document_id = secrets.token_urlsafe(24)
+        await self._run(
+            "INSERT INTO documents (id, name, data, size, created_at) VALUES (?, ?, ?, ?, ?)",
+            (document_id, name, bytes(data), len(data), now()),
+        )
+        return document_id
+
+    async def get_document(self, document_id: str) -> Document | None:
+        row = await self._one(
+            "SELECT id, name, data, created_at FROM documents WHERE id = ?", (document_id,)
+        )
+        if row is None:
+            return None
+        return Document(row["id"], row["name"], bytes(row["data"]), from_text(row["created_at"]))
 
     async def last_reminder(self, unit_id: int, year: int) -> datetime | None:
         row = await self._one(
@@ -1258,10 +1290,11 @@ class SqliteRepository:
 
     # --- channels ---------------------------------------------------------------------------
 
-    async def hold_channels(self, channels: Sequence[str]) -> None:
+    async def hold_channels(self, channels: Sequence[str], *, shared: bool = False) -> None:
         """An exclusive lock file per channel beside the database (`<db>.<channel>.lock`): the
         operating system releases it when the process ends, even by kill -9, so a restart takes
-        the channel at once while a second live process is refused."""
+        the channel at once while a second live process is refused. `shared` changes nothing:
+        on one file, one process runs a channel (several workers need PostgreSQL)."""
         if self._path == MEMORY:
             return
         for channel in channels:

@@ -116,6 +116,7 @@ class Site:
     repository: SqliteRepository
     world: World
     folder: Path
+    pages: PageServer
 
     def user(self, uid: str) -> ChatUser:
         return ChatUser(self.engine, uid, dict(PEOPLE)[uid])
@@ -156,7 +157,7 @@ async def serve_pages(world: World, folder: Path, in_flight: int = 4) -> AsyncIt
     links.public_url = reports.public_url = base
     engine = Engine(repository, settings, today=lambda: TODAY)
     try:
-        yield Site(base, links, engine, repository, world, folder)
+        yield Site(base, links, engine, repository, world, folder, pages)
     finally:
         await server.stop()
         pages.close()

@@ -143,7 +143,7 @@ def _small_disk(folder: Path, size: str) -> Iterator[Path]:
 async def test_a_full_disk_mid_batch_never_confirms_what_is_not_stored(tmp_path: Path) -> None:
     """The disk fills while batches of answers are being committed: every confirmed answer is
     in the file afterwards, and none of the refused ones is."""
-    with _small_disk(tmp_path / "disk", "400k") as disk:
+    with _small_disk(tmp_path / "disk", "800k") as disk:
         path = disk / "db.sqlite3"
         repo = await SqliteRepository.open(path)
         assessment, person = await _assessment(repo)

@@ -1,4 +1,5 @@
-"""Jobs after the commit, and several processes on one database file.
+"""Jobs after the commit, and several processes on one database (a SQLite file, or PostgreSQL:
+the tests that take `backend` run on both).
 
 A turn queues its heavy work (the report, the workbook, the reminder pass) as a job; a worker
 runs it after the commit and its result reaches people through the outbox. These tests kill the
@@ -26,7 +27,9 @@ from conversations.engine import Engine
 from conversations.events import Reply, replies_to_json
 from conversations.jobs import Recipient, queue_report
 from conversations.settings import Settings
+from storage import open_repository
 from storage.base import ChannelHeld
+from storage.postgres import is_postgres
 from storage.sqlite import SqliteRepository
 from tests.chat_driver import ChatUser, register_unit, run_jobs, settle
 from tests.test_engine import CO_QUAN, SEED_002, answer_all
@@ -35,14 +38,23 @@ from tests.test_leaders import code_in
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _rows(path: Path, sql: str) -> list[tuple[object, ...]]:
-    with closing(sqlite3.connect(path)) as conn:
+async def _rows(where: Path | str, sql: str) -> list[tuple[object, ...]]:
+    """Rows read on a connection of their own (the SQLite file or the PostgreSQL database)."""
+    if is_postgres(str(where)):
+        import asyncpg
+
+        conn = await asyncpg.connect(str(where))
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+    with closing(sqlite3.connect(where)) as conn:
         return conn.execute(sql).fetchall()
 
 
-async def _submitted(path: Path, reports: Path) -> int:
+async def _submitted(path: Path | str, reports: Path) -> int:
     """A unit that has submitted its TT 22 assessment through the chat; its report job queued."""
-    repository = await SqliteRepository.open(path)
+    repository = await open_repository(str(path))
     engine = Engine(repository, Settings(reports_dir=reports), today=lambda: date(2024, 2, 1))
     lan = ChatUser(engine, "lan", "Lan")
     await register_unit(lan, "Trường Tiểu học Hòa Bình", CO_QUAN)
@@ -53,7 +65,7 @@ async def _submitted(path: Path, reports: Path) -> int:
     text = await lan.press("Nộp kết quả")
     assert "đang được soạn" in text  # told at once; the file follows
     await repository.close()
-    [(job_id,)] = _rows(path, "SELECT id FROM jobs WHERE kind = 'report'")
+    [(job_id,)] = await _rows(path, "SELECT id FROM jobs WHERE kind = 'report'")
     return int(job_id)
 
 
@@ -63,7 +75,7 @@ DIES_MID_RENDER = textwrap.dedent(
     from concurrent.futures import ThreadPoolExecutor
     from bot.jobs import JobWorker
     from conversations.settings import Settings
-    from storage.sqlite import SqliteRepository
+    from storage import open_repository
 
     def write_and_die(path, save):
         path.write_bytes(b"half a document")
@@ -73,7 +85,7 @@ DIES_MID_RENDER = textwrap.dedent(
     conversations.reporting.write_whole = write_and_die
 
     async def main():
-        repository = await SqliteRepository.open(sys.argv[1])
+        repository = await open_repository(sys.argv[1])
         await repository.hold_channels(["test"])
         settings = Settings(reports_dir=__import__("pathlib").Path(sys.argv[2]))
         with ThreadPoolExecutor(max_workers=1) as executor:
@@ -85,9 +97,9 @@ DIES_MID_RENDER = textwrap.dedent(
 
 
 async def test_a_worker_killed_mid_render_runs_the_job_again_and_one_report_is_sent(
-    tmp_path: Path,
+    tmp_path: Path, backend: str
 ) -> None:
-    path, reports = tmp_path / "db.sqlite3", tmp_path / "reports"
+    path, reports = backend, tmp_path / "reports"
     job_id = await _submitted(path, reports)
     died = subprocess.run(
         [sys.executable, "-c", DIES_MID_RENDER, str(path), str(reports)],
@@ -97,11 +109,12 @@ async def test_a_worker_killed_mid_render_runs_the_job_again_and_one_report_is_s
         check=False,
     )
     assert died.returncode == -9, died.stderr.decode()
-    assert _rows(path, f"SELECT state, attempts FROM jobs WHERE id = {job_id}") == [("running", 1)]
-    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'") == [(0,)]
+    jobs = f"SELECT state, attempts FROM jobs WHERE id = {job_id}"
+    assert await _rows(path, jobs) == [("running", 1)]
+    assert await _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'") == [(0,)]
 
     # The next process to take the channel takes the job back at once and finishes it.
-    repository = await SqliteRepository.open(path)
+    repository = await open_repository(path)
     await repository.hold_channels(["test"])  # the dead process's lock went with it
     settings = Settings(reports_dir=reports)
     with ThreadPoolExecutor(max_workers=1) as executor:
@@ -110,8 +123,8 @@ async def test_a_worker_killed_mid_render_runs_the_job_again_and_one_report_is_s
         assert await worker.drain() == 1
         assert await worker.drain() == 0
     await repository.close()
-    assert _rows(path, f"SELECT state, attempts FROM jobs WHERE id = {job_id}") == [("done", 2)]
-    sent = _rows(path, "SELECT chat_id FROM outbox WHERE payload LIKE '%.docx%'")
+    assert await _rows(path, jobs) == [("done", 2)]
+    sent = await _rows(path, "SELECT chat_id FROM outbox WHERE payload LIKE '%.docx%'")
     assert sent == [("lan",)]  # one report, to the submitter (the unit has no leader yet)
     import docx
 
@@ -120,8 +133,10 @@ async def test_a_worker_killed_mid_render_runs_the_job_again_and_one_report_is_s
     assert "Xếp loại: Tốt" in body  # the whole document, not the half one
 
 
-async def test_a_job_that_keeps_failing_tells_the_person_and_stops(tmp_path: Path) -> None:
-    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+async def test_a_job_that_keeps_failing_tells_the_person_and_stops(
+    tmp_path: Path, backend: str
+) -> None:
+    repository = await open_repository(backend)
     to = Recipient(None, "test", "lan")
     async with repository.transaction() as tx:
         await queue_report(tx, 999, [to], "test")  # no such assessment: every run fails
@@ -189,13 +204,13 @@ class Recorded:
 
 
 async def test_two_processes_deliver_each_their_own_channel_every_message_once(
-    tmp_path: Path,
+    backend: str,
 ) -> None:
-    """Telegram and Zalo started separately on one file: each outbox worker takes only its own
-    channel's rows, so all 16 leader messages go out at once, each exactly once."""
-    path = tmp_path / "db.sqlite3"
-    telegram_process = await SqliteRepository.open(path)
-    zalo_process = await SqliteRepository.open(path)
+    """Telegram and Zalo started separately on one database: each outbox worker takes only its
+    own channel's rows, so all 16 leader messages go out at once, each exactly once."""
+    path = backend
+    telegram_process = await open_repository(path)
+    zalo_process = await open_repository(path)
     await telegram_process.hold_channels(["telegram"])
     await zalo_process.hold_channels(["zalo"])
     async with telegram_process.transaction() as tx:
@@ -214,14 +229,15 @@ async def test_two_processes_deliver_each_their_own_channel_every_message_once(
     await zalo_process.close()
     assert sorted(telegram.sent) == sorted(f"telegram-{n}" for n in range(0, 16, 2))
     assert sorted(zalo.sent) == sorted(f"zalo-{n}" for n in range(1, 16, 2))
-    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL OR attempts > 0") == [
-        (0,)
-    ]
+    unsent = "SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL OR attempts > 0"
+    assert await _rows(path, unsent) == [(0,)]
 
 
-async def test_the_overview_is_a_job_and_the_turn_only_queues_it(tmp_path: Path) -> None:
+async def test_the_overview_is_a_job_and_the_turn_only_queues_it(
+    tmp_path: Path, backend: str
+) -> None:
     """/tonghop answers at once and reads no unit; the workbook follows from the job."""
-    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    repository = await open_repository(backend)
     settings = Settings(reports_dir=tmp_path / "reports", admins=frozenset({"test:admin"}))
     engine = Engine(repository, settings, today=lambda: date(2024, 2, 1))
     admin, sup = ChatUser(engine, "admin"), ChatUser(engine, "sup")
@@ -230,15 +246,13 @@ async def test_the_overview_is_a_job_and_the_turn_only_queues_it(tmp_path: Path)
     assert "cán bộ cấp trên" in sup.text
     text = await sup.command("tonghop 2023")
     assert "Đang tổng hợp năm 2023" in text
-    assert _rows(tmp_path / "db.sqlite3", "SELECT kind, state FROM jobs") == [
-        ("overview", "pending")
-    ]
+    assert await _rows(backend, "SELECT kind, state FROM jobs") == [("overview", "pending")]
     assert await run_jobs(engine) == 1
     await repository.close()
 
 
 async def test_the_reminder_pass_is_a_job_replayed_in_short_transactions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     """The pass reads every unit in the job's process and its writes come back in steps of a
     few units (one here), each unit whole; a pass the next hour reminds nobody again."""
@@ -246,7 +260,7 @@ async def test_the_reminder_pass_is_a_job_replayed_in_short_transactions(
     from conversations.jobs import queue_reminders
 
     monkeypatch.setattr(background, "WRITES_PER_STEP", 1)
-    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    repository = await open_repository(backend)
     engine = Engine(repository, Settings(reports_dir=tmp_path / "reports"))
     for n in range(3):
         await register_unit(ChatUser(engine, f"u{n}", f"Người {n}"), f"Trường số {n}", CO_QUAN)
@@ -264,9 +278,7 @@ async def test_the_reminder_pass_is_a_job_replayed_in_short_transactions(
     assert sorted(reminded) == ["u0", "u1", "u2"]
     for chat, texts in reminded.items():
         assert len(texts) == 1 and "chưa bắt đầu tự đánh giá" in texts[0], (chat, texts)
-    rows = _rows(
-        tmp_path / "db.sqlite3", "SELECT COUNT(*) FROM events WHERE kind = 'reminder.sent'"
-    )
+    rows = await _rows(backend, "SELECT COUNT(*) FROM events WHERE kind = 'reminder.sent'")
     assert rows == [(3,)]
 
 
@@ -343,7 +355,9 @@ async def test_a_failed_turn_in_the_batch_of_a_sent_mark_does_not_send_it_twice(
     assert sent == ["lan"]
 
 
-async def test_a_job_process_that_dies_is_replaced_and_later_jobs_run(tmp_path: Path) -> None:
+async def test_a_job_process_that_dies_is_replaced_and_later_jobs_run(
+    tmp_path: Path, backend: str
+) -> None:
     """kill -9 of the job process itself: that run fails (and is tried again), a new process
     is started, and the next jobs are done; nobody is told the jobs failed."""
     import multiprocessing
@@ -351,9 +365,9 @@ async def test_a_job_process_that_dies_is_replaced_and_later_jobs_run(tmp_path: 
 
     from bot.jobs import process_executor
 
-    path = tmp_path / "db.sqlite3"
+    path = backend
     await _submitted(path, tmp_path / "reports")
-    repository = await SqliteRepository.open(path)
+    repository = await open_repository(path)
     settings = Settings(reports_dir=tmp_path / "reports")
     clock = [datetime.now(UTC)]
     worker = JobWorker(
@@ -374,6 +388,76 @@ async def test_a_job_process_that_dies_is_replaced_and_later_jobs_run(tmp_path: 
     finally:
         worker.executor.shutdown(wait=True)
     await repository.close()
-    assert _rows(path, "SELECT state, attempts FROM jobs") == [("done", 2)]
-    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'") == [(1,)]
-    assert _rows(path, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%Rất tiếc%'") == [(0,)]
+    assert await _rows(path, "SELECT state, attempts FROM jobs") == [("done", 2)]
+    docx = "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%.docx%'"
+    assert await _rows(path, docx) == [(1,)]
+    sorry = "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%Rất tiếc%'"
+    assert await _rows(path, sorry) == [(0,)]
+
+
+async def test_on_postgres_a_second_poller_is_refused_and_webhook_workers_share(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A poller holds its channel alone: a second `python -m bot telegram` on the same database
+    says so in one line. Webhook workers share the channel, and a poller beside them is refused
+    too; once the holders are gone, the channel is free again (PostgreSQL drops the lock with
+    the connection)."""
+    first = await open_repository(pg_url)
+    await first.hold_channels(["telegram"])  # a poller
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
+        "DVHT_DB_URL": pg_url,
+        "DVHT_DATA_DIR": str(tmp_path),
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    await first.close()
+    assert second.returncode == 2
+    [line] = second.stderr.strip().splitlines()
+    assert line.startswith("Kênh telegram đang được một tiến trình khác")
+    assert "TEST-token" not in second.stderr
+
+    workers = [await open_repository(pg_url) for _ in range(2)]
+    for worker in workers:
+        await worker.hold_channels(["telegram"], shared=True)
+    poller = await open_repository(pg_url)
+    try:
+        with pytest.raises(ChannelHeld):
+            await poller.hold_channels(["telegram"])
+        for worker in workers:
+            await worker.close()
+        await poller.hold_channels(["telegram"])  # the workers are gone: free
+    finally:
+        await poller.close()
+
+
+def test_an_unreachable_postgres_is_one_line_without_its_password(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
+        "DVHT_DB_URL": "postgresql://dvht:very-secret-pw@127.0.0.1:9/dvht",
+        "DVHT_DATA_DIR": str(tmp_path),
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("Không kết nối được cơ sở dữ liệu PostgreSQL"), line
+    assert "very-secret-pw" not in run.stderr and "TEST-token" not in run.stderr

@@ -1,4 +1,6 @@
-"""The SQLite repository against real database files: schema, durability, constraints, semantics."""
+"""The repositories against real databases, the same tests on both backends (a SQLite file and a
+database on a real PostgreSQL, see the `backend` fixture): schema, durability, constraints,
+semantics. A few tests are about one backend's own machinery (SQLite's WAL and file locks)."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import aiosqlite
+import asyncpg
 import pytest
 
+from storage import open_repository
 from storage.base import (
     Assessment,
     ChatState,
@@ -23,8 +28,17 @@ from storage.base import (
     StorageError,
     Transaction,
     Unit,
+    retrying,
 )
-from storage.migrate import Migration, apply_migrations, load_migrations, split_statements
+from storage.migrate import (
+    POSTGRES_DIRECTORY,
+    Migration,
+    apply_migrations,
+    apply_postgres_migrations,
+    load_migrations,
+    split_statements,
+)
+from storage.postgres import is_postgres
 from storage.sqlite import SqliteRepository
 
 FRAMEWORK = "tt22-2020"
@@ -36,8 +50,16 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def repo(db_path: Path) -> AsyncIterator[SqliteRepository]:
+async def sqlite_repo(db_path: Path) -> AsyncIterator[SqliteRepository]:
     repository = await SqliteRepository.open(db_path)
+    yield repository
+    await repository.close()
+
+
+@pytest.fixture
+async def repo(backend: str) -> AsyncIterator[Repository]:
+    """The repository on each backend in turn (a SQLite file, a PostgreSQL database)."""
+    repository = await open_repository(backend)
     yield repository
     await repository.close()
 
@@ -54,10 +76,31 @@ async def _seeded(repo: Repository) -> tuple[Unit, Person, Assessment]:
         return await _setup(tx)
 
 
-def _query(path: Path, sql: str) -> list[tuple[object, ...]]:
+def _query(path: Path | str, sql: str) -> list[tuple[object, ...]]:
     """Read the file with the plain sqlite3 module, as an outsider would."""
     with sqlite3.connect(path) as conn:
         return conn.execute(sql).fetchall()
+
+
+class Refused(Exception):
+    """An outsider's statement that the database refused."""
+
+
+async def _outside(where: str, sql: str) -> list[tuple[object, ...]]:
+    """Run `sql` on its own connection, as another process (or a person at psql) would: the
+    plain sqlite3 module, or asyncpg. Refused when the database rejects it."""
+    if is_postgres(where):
+        conn = await asyncpg.connect(where)
+        try:
+            return [tuple(row) for row in await conn.fetch(sql)]
+        except asyncpg.PostgresError as error:
+            raise Refused(str(error)) from error
+        finally:
+            await conn.close()
+    try:
+        return _query(where, sql)
+    except sqlite3.Error as error:
+        raise Refused(str(error)) from error
 
 
 # --- schema and migrations --------------------------------------------------------------------
@@ -78,8 +121,49 @@ async def test_migrations_apply_once_and_reopen_is_idempotent(db_path: Path) -> 
         assert await apply_migrations(conn) == []
 
 
+def test_both_backends_have_the_same_numbered_migrations() -> None:
+    sqlite = [(m.version, m.name) for m in load_migrations()]
+    postgres = [(m.version, m.name) for m in load_migrations(directory=POSTGRES_DIRECTORY)]
+    assert sqlite == postgres
+
+
+async def test_postgres_migrations_apply_once_and_reopen_is_idempotent(pg_url: str) -> None:
+    for _ in range(3):
+        repository = await open_repository(pg_url)
+        await repository.close()
+    versions = await _outside(pg_url, "SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(m.version,) for m in load_migrations()]
+    conn = await asyncpg.connect(pg_url)
+    try:
+        assert await apply_postgres_migrations(conn) == []
+    finally:
+        await conn.close()
+
+
+async def test_two_processes_migrating_one_postgres_database_at_once(pg_url: str) -> None:
+    first, second = await asyncio.gather(open_repository(pg_url), open_repository(pg_url))
+    await first.close()
+    await second.close()
+    versions = await _outside(pg_url, "SELECT version FROM schema_migrations ORDER BY version")
+    assert versions == [(m.version,) for m in load_migrations()]
+
+
+async def test_a_failing_postgres_migration_leaves_no_trace(pg_url: str) -> None:
+    good = load_migrations(directory=POSTGRES_DIRECTORY)[0]
+    bad = Migration(2, "0002_bad.sql", "CREATE TABLE half (x INTEGER);\nNOT SQL AT ALL;\n")
+    conn = await asyncpg.connect(pg_url)
+    try:
+        with pytest.raises(asyncpg.PostgresSyntaxError):
+            await apply_postgres_migrations(conn, [good, bad])
+        assert not conn.is_in_transaction()
+        assert await conn.fetchval("SELECT to_regclass('half')") is None
+        assert await conn.fetchval("SELECT array_agg(version) FROM schema_migrations") == [1]
+    finally:
+        await conn.close()
+
+
 async def test_open_creates_the_parent_folders_and_every_table(
-    repo: SqliteRepository, db_path: Path
+    sqlite_repo: SqliteRepository, db_path: Path
 ) -> None:
     assert db_path.is_file()
     tables = {row[0] for row in _query(db_path, "SELECT name FROM sqlite_master")}
@@ -118,10 +202,13 @@ def test_split_statements_keeps_triggers_whole() -> None:
         split_statements("CREATE TABLE t (x)")
 
 
-async def test_wal_mode_and_pragmas(repo: SqliteRepository, db_path: Path) -> None:
+async def test_wal_mode_and_pragmas(sqlite_repo: SqliteRepository, db_path: Path) -> None:
     assert _query(db_path, "PRAGMA journal_mode") == [("wal",)]
-    async with repo.transaction() as tx:
-        with pytest.raises(ConstraintError):  # foreign keys are enforced
+
+
+async def test_foreign_keys_are_enforced(repo: Repository) -> None:
+    with pytest.raises(ConstraintError):
+        async with repo.transaction() as tx:
             await tx.add_membership(999, 999, "staff")
 
 
@@ -143,12 +230,12 @@ async def test_in_memory_database_works() -> None:
 # --- constraints --------------------------------------------------------------------------
 
 
-async def test_one_assessment_per_unit_framework_and_year(repo: SqliteRepository) -> None:
+async def test_one_assessment_per_unit_framework_and_year(repo: Repository) -> None:
     unit, _, first = await _seeded(repo)
-    async with repo.transaction() as tx:
-        with pytest.raises(Duplicate):
+    with pytest.raises(Duplicate):
+        async with repo.transaction() as tx:
             await tx.create_assessment(unit.id, FRAMEWORK, 2023)
-        # The failed statement does not spoil the transaction.
+    async with repo.transaction() as tx:
         other_year = await tx.create_assessment(unit.id, FRAMEWORK, 2022)
         other_framework = await tx.create_assessment(unit.id, "tt24-2023-cap-huyen", 2023)
     async with repo.transaction() as tx:
@@ -157,22 +244,38 @@ async def test_one_assessment_per_unit_framework_and_year(repo: SqliteRepository
         assert await tx.get_assessment_by_id(other_framework.id) == other_framework
 
 
-async def test_roles_and_statuses_are_checked(repo: SqliteRepository) -> None:
+async def test_on_sqlite_a_failed_statement_does_not_spoil_the_transaction(
+    sqlite_repo: SqliteRepository,
+) -> None:
+    """(On PostgreSQL a failed statement ends the transaction; the engine never goes on after
+    one: the turn fails and is rolled back.)"""
+    unit, _, _ = await _seeded(sqlite_repo)
+    async with sqlite_repo.transaction() as tx:
+        with pytest.raises(Duplicate):
+            await tx.create_assessment(unit.id, FRAMEWORK, 2023)
+        other_year = await tx.create_assessment(unit.id, FRAMEWORK, 2022)
+    async with sqlite_repo.transaction() as tx:
+        assert await tx.get_assessment_by_id(other_year.id) == other_year
+
+
+async def test_roles_and_statuses_are_checked(repo: Repository) -> None:
     unit, person, assessment = await _seeded(repo)
-    async with repo.transaction() as tx:
-        with pytest.raises(ConstraintError):
+    with pytest.raises(ConstraintError):
+        async with repo.transaction() as tx:
             await tx.add_membership(unit.id, person.id, "boss")
-        with pytest.raises(ConstraintError):
+    with pytest.raises(ConstraintError):
+        async with repo.transaction() as tx:
             await tx.set_status(assessment.id, "finished", person.id)
-        with pytest.raises(NotFound):
+    with pytest.raises(NotFound):
+        async with repo.transaction() as tx:
             await tx.set_status(assessment.id + 100, "submitted", person.id)
 
 
 # --- durability and transactions ----------------------------------------------------------
 
 
-async def test_answers_survive_closing_and_reopening(db_path: Path) -> None:
-    repository = await SqliteRepository.open(db_path)
+async def test_answers_survive_closing_and_reopening(backend: str) -> None:
+    repository = await open_repository(backend)
     _, person, assessment = await _seeded(repository)
     async with repository.transaction() as tx:
         await tx.put_answer(assessment.id, "1a", "10", person.id)
@@ -180,7 +283,7 @@ async def test_answers_survive_closing_and_reopening(db_path: Path) -> None:
         await tx.set_cursor(assessment.id, "1b")
     await repository.close()
 
-    reopened = await SqliteRepository.open(db_path)
+    reopened = await open_repository(backend)
     try:
         async with reopened.transaction() as tx:
             answers = await tx.answers(assessment.id)
@@ -193,7 +296,7 @@ async def test_answers_survive_closing_and_reopening(db_path: Path) -> None:
     assert again is not None and again.cursor == "1b"
 
 
-async def test_rollback_on_exception_leaves_nothing(repo: SqliteRepository, db_path: Path) -> None:
+async def test_rollback_on_exception_leaves_nothing(repo: Repository, backend: str) -> None:
     with pytest.raises(RuntimeError, match="crash"):
         async with repo.transaction() as tx:
             assert await tx.mark_update("telegram", "42")
@@ -203,19 +306,19 @@ async def test_rollback_on_exception_leaves_nothing(repo: SqliteRepository, db_p
             raise RuntimeError("crash before commit")
 
     for table in ("units", "people", "assessments", "answers", "events", "processed_updates"):
-        assert _query(db_path, f"SELECT count(*) FROM {table}") == [(0,)], table
+        assert await _outside(backend, f"SELECT count(*) FROM {table}") == [(0,)], table
     async with repo.transaction() as tx:  # the redelivered update is processed afresh
         assert await tx.mark_update("telegram", "42")
 
 
-async def test_the_transaction_object_is_dead_after_the_block(repo: SqliteRepository) -> None:
+async def test_the_transaction_object_is_dead_after_the_block(repo: Repository) -> None:
     async with repo.transaction() as tx:
         pass
     with pytest.raises(StorageError):
         await tx.get_person(1)
 
 
-async def test_rows_kept_in_memory_are_not_read_after_the_block(repo: SqliteRepository) -> None:
+async def test_rows_kept_in_memory_are_not_read_after_the_block(repo: Repository) -> None:
     """A transaction object kept past its block must fail, not answer from memory unlocked."""
     unit, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
@@ -233,12 +336,12 @@ async def test_rows_kept_in_memory_are_not_read_after_the_block(repo: SqliteRepo
 
 
 async def test_a_failed_transaction_does_not_keep_the_database_locked(
-    repo: SqliteRepository, db_path: Path
+    sqlite_repo: SqliteRepository, db_path: Path
 ) -> None:
     """Another process (the console, a report) can write once our failed turn is over."""
-    await _seeded(repo)
+    await _seeded(sqlite_repo)
     with pytest.raises(RuntimeError):
-        async with repo.transaction() as tx:
+        async with sqlite_repo.transaction() as tx:
             await tx.mark_update("telegram", "7")
             raise RuntimeError("the turn failed")
     await asyncio.sleep(0.05)  # the commit that ends SQLite's transaction runs in the background
@@ -247,23 +350,25 @@ async def test_a_failed_transaction_does_not_keep_the_database_locked(
         other.commit()
 
 
-async def test_transactions_are_serialised(repo: SqliteRepository) -> None:
+async def test_transactions_are_serialised(repo: Repository) -> None:
     _, person, assessment = await _seeded(repo)
 
-    async def answer(code: str) -> None:
-        async with repo.transaction() as tx:
-            await tx.put_answer(assessment.id, code, "1", person.id)
-            await asyncio.sleep(0)  # let the others try to start their transactions
-            await tx.append_evidence(assessment.id, code, f"evidence {code}", person.id)
+    async def answer(tx: Transaction, code: str) -> None:
+        await tx.put_answer(assessment.id, code, "1", person.id)
+        await asyncio.sleep(0)  # let the others try to start their transactions
+        await tx.append_evidence(assessment.id, code, f"evidence {code}", person.id)
 
-    await asyncio.gather(*(answer(f"c{i}") for i in range(10)))
+    # PostgreSQL runs them at once and fails those that collide (Conflict: run again)
+    await asyncio.gather(
+        *(retrying(repo, partial(answer, code=f"c{i}"), attempts=20) for i in range(10))
+    )
     async with repo.transaction() as tx:
         answers = await tx.answers(assessment.id)
     assert sorted(answers) == sorted(f"c{i}" for i in range(10))
 
 
-async def test_closed_repository_refuses_transactions(db_path: Path) -> None:
-    repository = await SqliteRepository.open(db_path)
+async def test_closed_repository_refuses_transactions(backend: str) -> None:
+    repository = await open_repository(backend)
     await repository.close()
     await repository.close()  # harmless
     with pytest.raises(StorageError, match="closed"):
@@ -274,17 +379,17 @@ async def test_closed_repository_refuses_transactions(db_path: Path) -> None:
 # --- semantics ----------------------------------------------------------------------------
 
 
-async def test_mark_update_detects_redelivery(repo: SqliteRepository, db_path: Path) -> None:
+async def test_mark_update_detects_redelivery(repo: Repository, backend: str) -> None:
     async with repo.transaction() as tx:
         assert await tx.mark_update("telegram", "1001") is True
         assert await tx.mark_update("telegram", "1001") is False
         assert await tx.mark_update("zalo", "1001") is True  # another channel's ids are apart
     async with repo.transaction() as tx:
         assert await tx.mark_update("telegram", "1001") is False
-    assert _query(db_path, "SELECT count(*) FROM events") == [(0,)]  # no automatic logging
+    assert await _outside(backend, "SELECT count(*) FROM events") == [(0,)]  # no auto logging
 
 
-async def test_evidence_is_kept_when_the_answer_changes(repo: SqliteRepository) -> None:
+async def test_evidence_is_kept_when_the_answer_changes(repo: Repository) -> None:
     _, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
         other = await tx.upsert_person("telegram", "77", "Trần Văn Bình")
@@ -301,7 +406,7 @@ async def test_evidence_is_kept_when_the_answer_changes(repo: SqliteRepository) 
     assert final.evidence == "Quyết định 15/QĐ\n\nẢnh hội nghị"
 
 
-async def test_writes_move_updated_at_and_latest_assessment(repo: SqliteRepository) -> None:
+async def test_writes_move_updated_at_and_latest_assessment(repo: Repository) -> None:
     unit, person, older = await _seeded(repo)
     async with repo.transaction() as tx:
         newer = await tx.create_assessment(unit.id, FRAMEWORK, 2024)
@@ -315,7 +420,7 @@ async def test_writes_move_updated_at_and_latest_assessment(repo: SqliteReposito
 
 
 async def test_submitted_assessments_are_found_whatever_changed_since(
-    repo: SqliteRepository,
+    repo: Repository,
 ) -> None:
     unit, person, older = await _seeded(repo)
     async with repo.transaction() as tx:
@@ -329,7 +434,7 @@ async def test_submitted_assessments_are_found_whatever_changed_since(
     assert decided == []
 
 
-async def test_submitting_records_who_and_when(repo: SqliteRepository) -> None:
+async def test_submitting_records_who_and_when(repo: Repository) -> None:
     _, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
         await tx.set_status(assessment.id, "submitted", person.id)
@@ -342,7 +447,7 @@ async def test_submitting_records_who_and_when(repo: SqliteRepository) -> None:
     assert returned is not None and returned.status == "returned"
 
 
-async def test_clear_answers_starts_over(repo: SqliteRepository) -> None:
+async def test_clear_answers_starts_over(repo: Repository) -> None:
     unit, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
         kept = await tx.create_assessment(unit.id, FRAMEWORK, 2022)
@@ -364,22 +469,22 @@ async def test_clear_answers_starts_over(repo: SqliteRepository) -> None:
         assert await tx.latest_assessment(unit.id) == await tx.get_assessment_by_id(assessment.id)
 
 
-async def test_events_are_append_only(repo: SqliteRepository, db_path: Path) -> None:
+async def test_events_are_append_only(repo: Repository, backend: str) -> None:
     _, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
         await tx.log("answer", person_id=person.id, assessment_id=assessment.id, data={"v": "10"})
         await tx.log("pause")
-    before = _query(db_path, "SELECT * FROM events ORDER BY id")
+    before = await _outside(backend, "SELECT * FROM events ORDER BY id")
     assert [row[2] for row in before] == ["answer", "pause"]
     assert before[0][6] == '{"v":"10"}' and before[1][6] == "{}"
 
     for sql in ("UPDATE events SET kind = 'forged'", "DELETE FROM events WHERE id = 1"):
-        with sqlite3.connect(db_path) as conn, pytest.raises(sqlite3.IntegrityError):
-            conn.execute(sql)
-    assert _query(db_path, "SELECT * FROM events ORDER BY id") == before
+        with pytest.raises(Refused, match="append-only"):
+            await _outside(backend, sql)
+    assert await _outside(backend, "SELECT * FROM events ORDER BY id") == before
 
 
-async def test_chat_state_round_trips_as_json(repo: SqliteRepository) -> None:
+async def test_chat_state_round_trips_as_json(repo: Repository) -> None:
     unit, person, _ = await _seeded(repo)
     state = ChatState(
         channel="telegram",
@@ -401,7 +506,7 @@ async def test_chat_state_round_trips_as_json(repo: SqliteRepository) -> None:
         assert await tx.get_chat("telegram", "-100123") == state
 
 
-async def test_people_units_memberships_and_invites(repo: SqliteRepository) -> None:
+async def test_people_units_memberships_and_invites(repo: Repository) -> None:
     unit, person, _ = await _seeded(repo)
     expires = datetime(2030, 1, 1, 7, tzinfo=UTC) + timedelta(hours=7)
     async with repo.transaction() as tx:
@@ -429,7 +534,7 @@ async def test_people_units_memberships_and_invites(repo: SqliteRepository) -> N
     assert revoked is not None and revoked.revoked
 
 
-async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository) -> None:
+async def test_the_level1_decision_is_kept_with_the_unit(repo: Repository) -> None:
     unit, _, _ = await _seeded(repo)
     assert (unit.level1_decision_number, unit.level1_decision_date) == (None, None)  # not asked
     async with repo.transaction() as tx:
@@ -440,7 +545,8 @@ async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository)
         await tx.update_unit(unit.id, fields)
     async with repo.transaction() as tx:
         stored = await tx.get_unit(unit.id)
-        with pytest.raises(ConstraintError):  # not a calendar date: refused by the schema
+    with pytest.raises(ConstraintError):  # not a calendar date: refused by the schema
+        async with repo.transaction() as tx:
             await tx.update_unit(unit.id, {"level1_decision_date": "2024-02-30"})
     assert stored is not None
     assert (stored.level1_decision_number, stored.level1_decision_date) == (
@@ -453,7 +559,7 @@ async def test_the_level1_decision_is_kept_with_the_unit(repo: SqliteRepository)
 
 
 async def test_a_change_committed_by_another_process_is_seen_at_once(
-    repo: SqliteRepository, db_path: Path
+    repo: Repository, backend: str
 ) -> None:
     """Another connection's commit (a second process on the file) is what the next turn reads."""
     unit, person, assessment = await _seeded(repo)
@@ -462,25 +568,25 @@ async def test_a_change_committed_by_another_process_is_seen_at_once(
         assert (await tx.answers(assessment.id))["1a"].value == "7"
         assert (await tx.get_unit(unit.id)) is not None
         assert [m.unit_id for m in await tx.memberships(person.id)] == []
-    with sqlite3.connect(db_path) as other:  # e.g. a second process on the same file
-        other.execute("UPDATE answers SET value = '3' WHERE code = '1a'")
-        other.execute("UPDATE units SET name = 'Tên mới' WHERE id = ?", (unit.id,))
-        other.execute("UPDATE assessments SET status = 'submitted' WHERE id = ?", (assessment.id,))
-        other.execute(
-            "INSERT INTO memberships (unit_id, person_id, role, created_at)"
-            " VALUES (?, ?, 'staff', '2024-01-01T00:00:00+00:00')",
-            (unit.id, person.id),
-        )
+    for sql in (  # e.g. a second process on the same database
+        "UPDATE answers SET value = '3' WHERE code = '1a'",
+        f"UPDATE units SET name = 'Tên mới' WHERE id = {unit.id}",
+        f"UPDATE assessments SET status = 'submitted' WHERE id = {assessment.id}",
+        "INSERT INTO memberships (unit_id, person_id, role, created_at)"
+        f" VALUES ({unit.id}, {person.id}, 'staff', '2024-01-01T00:00:00+00:00')",
+    ):
+        await _outside(backend, sql)
     async with repo.transaction() as tx:
         assert (await tx.answers(assessment.id))["1a"].value == "3"
         assert (await tx.get_unit(unit.id)).name == "Tên mới"  # type: ignore[union-attr]
         assert (await tx.get_assessment_by_id(assessment.id)).status == "submitted"  # type: ignore[union-attr]
         assert [m.unit_id for m in await tx.memberships(person.id)] == [unit.id]
-        with pytest.raises(ConstraintError):  # the guard reads the database, not memory
+    with pytest.raises(ConstraintError):  # the guard reads the database, not memory
+        async with repo.transaction() as tx:
             await tx.put_answer(assessment.id, "1a", "9", person.id)
 
 
-async def test_a_rolled_back_transaction_leaves_no_kept_row_behind(repo: SqliteRepository) -> None:
+async def test_a_rolled_back_transaction_leaves_no_kept_row_behind(repo: Repository) -> None:
     unit, person, assessment = await _seeded(repo)
     with pytest.raises(RuntimeError):
         async with repo.transaction() as tx:
@@ -495,7 +601,7 @@ async def test_a_rolled_back_transaction_leaves_no_kept_row_behind(repo: SqliteR
         assert (await tx.get_unit(unit.id)).name == "Trường THCS Kim Đồng"  # type: ignore[union-attr]
 
 
-async def test_kept_rows_follow_this_process_writes(repo: SqliteRepository) -> None:
+async def test_kept_rows_follow_this_process_writes(repo: Repository) -> None:
     """What a transaction writes, the next one reads back, from memory or not."""
     unit, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:
@@ -519,7 +625,7 @@ async def test_kept_rows_follow_this_process_writes(repo: SqliteRepository) -> N
         assert (await tx.get_assessment_by_id(assessment.id)).status == "submitted"  # type: ignore[union-attr]
 
 
-async def test_an_answer_moves_the_cursor_to_its_question(repo: SqliteRepository) -> None:
+async def test_an_answer_moves_the_cursor_to_its_question(repo: Repository) -> None:
     """Resume goes on after the last question answered, whoever answered it."""
     _, person, assessment = await _seeded(repo)
     async with repo.transaction() as tx:

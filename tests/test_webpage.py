@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from bot.page_links import PageLinks, Verdict
-from conversations.overview_page import Scope
+from conversations.overview_page import CACHE, Scope
 from tests.page_world import (
     APPROVED,
     DRAFT,
@@ -82,6 +82,21 @@ async def test_tonghop_links_to_the_page_of_its_units_with_the_counts_of_the_dat
         assert re.search(r'data-result="Khá" data-count="1"', html)
         assert "Đã nộp <strong>2/64</strong> đơn vị (3,1%)" in html
         assert "Còn 59 ngày đến hạn nộp 31/03/2024" in html
+
+
+async def test_giving_the_link_readies_the_page_before_it_is_opened(
+    world: World, tmp_path: Path
+) -> None:
+    """The page worker judges every unit of the page as soon as /tonghop gives the link, so the
+    person's first load finds the rows ready instead of waiting for all of them."""
+    async with serve_pages(world, tmp_path) as site:
+        CACHE.clear()
+        await site.user("sup").command("tonghop 2023")
+        await site.pages.readied()
+        units = sum(db_counts(site.folder / "db.sqlite3", world.ids[SO_A]).values())
+        assert len(CACHE) == units
+        status, html, _ = await fetch(await site.link_of("sup"))
+        assert status == 200 and len(unit_names(html)) == 50
 
 
 async def test_sorting_filtering_and_pages_are_done_by_the_server(
