@@ -134,8 +134,9 @@ def parse_counts(code: str, raw: object) -> Counts:
     return Counts(achieved, total)
 
 
-def parse_yes_no(code: str, raw: object) -> YesNo:
-    """Đạt / không đạt from a boolean or a word (có, không, đạt, không đạt…)."""
+def parse_yes_no(code: str, raw: object, *, na: bool = False) -> YesNo:
+    """Đạt / không đạt from a boolean or a word (có, không, đạt, không đạt…); `na`: the
+    chỉ tiêu may also be answered "không áp dụng" (the refusal then names it too)."""
     if isinstance(raw, bool):
         return YesNo(raw)
     if isinstance(raw, str):
@@ -144,7 +145,7 @@ def parse_yes_no(code: str, raw: object) -> YesNo:
             return YesNo(True)
         if word in _NO_WORDS:
             return YesNo(False)
-    raise AnswerError(code, "yes_no_format")
+    raise AnswerError(code, "yes_no_format", na=na)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +217,7 @@ def parse_answer(spec: LeafSpec, raw: object) -> Answer:
         return parse_score(spec.code, raw, spec.maximum or 0)
     if spec.answer is AnswerKind.COUNTS:
         return parse_counts(spec.code, raw)
-    return parse_yes_no(spec.code, raw)
+    return parse_yes_no(spec.code, raw, na=spec.applicability is Applicability.OPTIONAL)
 
 
 def encode(answer: Answer) -> str:

@@ -196,6 +196,21 @@ async def test_unknown_commands_before_joining_and_yes_no_forms(
     await lan.press("Bắt đầu đánh giá năm 2024")
     text = await lan.say("đúng rồi")
     assert "1 hoặc “có” (đạt), 2 hoặc “không” (chưa đạt)" in text
+    assert "không áp dụng" not in text  # 1.1 binds every unit
+
+
+async def test_a_wrong_yes_no_answer_names_not_applicable_where_it_may_be_chosen(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    """1.3 (the state budget for training) binds a school only if it is a public one: the
+    school says so, and a wrong answer there names all three accepted forms."""
+    lan = ChatUser(make_engine(date(2025, 2, 1)), "lan")
+    await register_unit(lan, "Trường THCS Nguyễn Du", "Cơ sở giáo dục phổ thông (tiểu học, THCS)")
+    await lan.press("Bắt đầu đánh giá năm 2024")
+    await lan.say("có")  # 1.1
+    await lan.say("có")  # 1.2
+    text = await lan.say("đúng rồi")  # 1.3
+    assert "1 hoặc “có” (đạt), 2 hoặc “không” (chưa đạt), 3 hoặc “không áp dụng”" in text
 
 
 async def test_the_command_words_are_listed_where_they_help(engine: Engine) -> None:
