@@ -29,7 +29,7 @@ from storage.postgres import is_postgres
 TABLES = (
     "units", "people", "memberships", "invites", "assessments", "answers", "attachments",
     "narratives", "chats", "processed_updates", "events", "outbox", "reminders", "jobs",
-    "documents",
+    "documents", "part_notes", "live_keyboards",
 )  # fmt: skip
 KEYS = {  # each table's primary key: the order rows are read and digested in
     "memberships": ("unit_id", "person_id"),
@@ -39,6 +39,8 @@ KEYS = {  # each table's primary key: the order rows are read and digested in
     "chats": ("channel", "chat_id"),
     "processed_updates": ("channel", "update_id"),
     "reminders": ("unit_id", "year"),
+    "part_notes": ("assessment_id", "code"),
+    "live_keyboards": ("channel", "chat_id"),
 }
 TEXT_KEYS = frozenset(("code", "section", "channel", "chat_id", "update_id"))
 IDENTITY = ("units", "people", "assessments", "attachments", "events", "outbox", "jobs")

@@ -144,3 +144,26 @@ def test_a_wrong_destination_is_one_line_without_the_password(tmp_path: Path) ->
     assert run.returncode == 1
     [line] = run.stderr.strip().splitlines()
     assert line.startswith("Không chép được") and "very-secret-pw" not in run.stderr
+
+
+async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
+    """A table a later migration adds is copied too: the copy's list is the schema's."""
+    from storage.copy import KEYS, TABLES
+
+    repository = await open_repository(tmp_path / "schema.sqlite3")
+    await repository.close()
+    with closing(sqlite3.connect(tmp_path / "schema.sqlite3")) as conn:
+        tables = {
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT IN ('schema_migrations', 'sqlite_sequence')"
+            )
+        }
+        keyless = {
+            name
+            for name in tables
+            if "id" not in {row[1] for row in conn.execute(f"PRAGMA table_info({name})")}
+        }
+    assert set(TABLES) == tables
+    assert keyless <= set(KEYS)  # a table without an id column says how its rows are ordered
