@@ -303,3 +303,16 @@ async def test_the_evidence_example_of_a_question_is_one_it_accepts(
     assert example.endswith(f"/{year}")
     text = await lan.say(example)
     assert f"Đã lưu {first}:" in text and "kèm minh chứng" in text
+
+
+async def test_report_again_with_a_year_that_is_not_one_says_so(engine: Engine) -> None:
+    """/baocao abc is a mistyped year, not "chưa nộp báo cáo năm abc"; /baocao 2023 after the
+    submission sends that year's report."""
+    lan = ChatUser(engine, "lan")
+    await assessed(lan)
+    await lan.press("Nộp kết quả")
+    text = await lan.command("baocao abc")
+    assert "Năm “abc” không hợp lệ" in text and "/baocao 2023" in text
+    assert "năm abc" not in text
+    assert "chưa nộp báo cáo năm 2022" in await lan.command("baocao 2022")
+    assert "Hồ sơ năm 2023 (.docx) đang được soạn" in await lan.command("baocao 2023")
