@@ -500,7 +500,8 @@ class PostgresRepository:
                 max_size=pool_size,
                 server_settings={"lock_timeout": LOCK_TIMEOUT, "application_name": "dvht"},
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # ValueError: an address asyncpg cannot parse (e.g. an unclosed "[" of an IPv6 host)
             raise StorageError(f"cannot open the database {redacted(url)}: {exc}") from exc
         try:
             if migrate:
