@@ -98,12 +98,16 @@ def _int(name: str, default: int) -> int:
 
 
 def _password(url: str | None) -> str | None:
-    """The password in a database URL (a secret like the tokens)."""
+    """The password in a database URL (a secret like the tokens); a URL that cannot be parsed
+    is a secret as a whole (where its password is cannot be told)."""
     if not url:
         return None
     from urllib.parse import urlsplit
 
-    return urlsplit(url).password
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return url
 
 
 def _get(name: str) -> str | None:

@@ -145,8 +145,11 @@ class Ask(Screen):
                 current=describe(q, code, current) if current else None,
                 evidence=record.evidence if record is not None else "",
             )
-        if q.position(code) <= HINTED_QUESTIONS:
-            text += "\n" + t("ask.evidence_hint")
+        if q.position(code) <= HINTED_QUESTIONS:  # an example this question accepts as typed
+            hint = t(
+                "ask.evidence_hint", kind=spec.answer, maximum=spec.maximum, year=assessment.year
+            )
+            text += "\n" + hint
         return replace(ctx.prompt(text, options), show_commands=hinted)
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:

@@ -30,6 +30,9 @@ async def report_command(ctx: Ctx, argument: str = "") -> list[Reply]:
         return [Reply(t("error.no_unit")), prompt]
     assessment = await latest_submitted(ctx.tx, unit.id)
     typed = argument.strip()
+    if typed and not typed.isdecimal():  # a mistyped year, not a year without a report
+        example = assessment.year if assessment is not None else ctx.today.year - 1
+        return [Reply(t("report.bad_year", typed=typed[:20], example=example)), prompt]
     if typed:
         years = [a for s in SENT for a in await ctx.tx.assessments_with_status([unit.id], s)]
         assessment = next((a for a in years if str(a.year) == typed), None)

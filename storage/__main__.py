@@ -9,7 +9,7 @@ import asyncio
 import sys
 
 from storage.base import StorageError
-from storage.copy import NotEmpty, copy
+from storage.copy import MissingSource, NotEmpty, copy
 from storage.postgres import redacted
 from templates.text import t
 
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
     source, destination = redacted(args.source), redacted(args.destination)
     try:
         checks = asyncio.run(copy(args.source, args.destination, replace=args.replace))
+    except MissingSource:
+        detail = t("copy.no_source", source=source)
+        print(t("copy.failed", detail=detail, destination=destination), file=sys.stderr)
+        return 1
     except NotEmpty as held:
         print(t("copy.not_empty", destination=destination, tables=str(held)), file=sys.stderr)
         return 1

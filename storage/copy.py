@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiosqlite
@@ -49,6 +50,11 @@ BATCH = 500
 
 class NotEmpty(Exception):
     """The destination already holds rows (the tables named): refused unless replace."""
+
+
+class MissingSource(Exception):
+    """The source is a SQLite file that does not exist: opening it would create an empty store
+    and copy nothing over the destination (with replace, erase it), so nothing is done."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,7 +221,10 @@ async def _digest(side: _Side, table: str, columns: Sequence[str]) -> tuple[int,
 async def copy(source: str, destination: str, *, replace: bool = False) -> list[TableCheck]:
     """Copy every row of `source` into `destination`; the check of each table. `NotEmpty`
     when the destination has rows and `replace` is not set (nothing is changed then);
-    `StorageError` when a database fails on the way (the destination is left as it was)."""
+    `StorageError` when a database fails on the way (the destination is left as it was);
+    `MissingSource` when the source is a SQLite file that is not there (a typo)."""
+    if not is_postgres(source) and not Path(source).is_file():
+        raise MissingSource(source)
     try:
         return await _copy(source, destination, replace)
     except (asyncpg.PostgresError, asyncpg.InterfaceError, sqlite3.Error) as exc:

@@ -85,11 +85,16 @@ def is_postgres(url: str) -> bool:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    if parts.password is None:
+    """The URL without its password, for messages and logs (one that cannot be parsed is
+    shown as its scheme alone: where its password starts is not known)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url.split("://", 1)[0] + "://***" if "://" in url else "***"
+    if password is None:
         return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
 
 
@@ -495,7 +500,8 @@ class PostgresRepository:
                 max_size=pool_size,
                 server_settings={"lock_timeout": LOCK_TIMEOUT, "application_name": "dvht"},
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # ValueError: an address asyncpg cannot parse (e.g. an unclosed "[" of an IPv6 host)
             raise StorageError(f"cannot open the database {redacted(url)}: {exc}") from exc
         try:
             if migrate:

@@ -291,3 +291,43 @@ async def test_a_photo_after_resuming_belongs_to_the_question_on_screen(engine: 
     photo = IncomingFile("photo", "p-1", None, "image/jpeg", 1000)
     text = await lan.send_file(photo)
     assert "minh chứng cho 1b (câu đang hỏi)" in text  # not 1a, answered in another sitting
+
+
+HINT_EXAMPLE = "ví dụ “"
+
+
+def _hinted_example(question: str) -> str:
+    """The evidence example the question's hint offers ("gõ ngay sau câu trả lời, ví dụ “…”")."""
+    hint = next(line for line in question.splitlines() if line.startswith("📎"))
+    return hint.split(HINT_EXAMPLE, 1)[1].split("”", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("today", "year", "first"),
+    [(date(2026, 2, 1), 2025, "1.1"), (date(2024, 2, 1), 2023, "1a")],
+)
+async def test_the_evidence_example_of_a_question_is_one_it_accepts(
+    make_engine: Callable[[date], Engine], today: date, year: int, first: str
+) -> None:
+    """The hint's example, typed as it stands, is saved with its evidence (a score example at a
+    yes/no chỉ tiêu of TT 24 was refused), and is dated in the year assessed."""
+    lan = ChatUser(make_engine(today), "lan")
+    await register_unit(lan, "Trường Tiểu học Nghĩa Lộ", "Cơ sở giáo dục phổ thông")
+    await lan.press(f"Bắt đầu đánh giá năm {today.year - 1}")
+    example = _hinted_example(lan.question.text)
+    assert example.endswith(f"/{year}")
+    text = await lan.say(example)
+    assert f"Đã lưu {first}:" in text and "kèm minh chứng" in text
+
+
+async def test_report_again_with_a_year_that_is_not_one_says_so(engine: Engine) -> None:
+    """/baocao abc is a mistyped year, not "chưa nộp báo cáo năm abc"; /baocao 2023 after the
+    submission sends that year's report."""
+    lan = ChatUser(engine, "lan")
+    await assessed(lan)
+    await lan.press("Nộp kết quả")
+    text = await lan.command("baocao abc")
+    assert "Năm “abc” không hợp lệ" in text and "/baocao 2023" in text
+    assert "năm abc" not in text
+    assert "chưa nộp báo cáo năm 2022" in await lan.command("baocao 2022")
+    assert "Hồ sơ năm 2023 (.docx) đang được soạn" in await lan.command("baocao 2023")

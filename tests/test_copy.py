@@ -167,3 +167,27 @@ async def test_every_table_of_the_schema_is_copied(tmp_path: Path) -> None:
         }
     assert set(TABLES) == tables
     assert keyless <= set(KEYS)  # a table without an id column says how its rows are ordered
+
+
+async def test_a_mistyped_source_file_is_refused_and_the_destination_kept(tmp_path: Path) -> None:
+    """A SQLite source that does not exist (a typo) is not created empty and copied over the
+    destination: with --replace that would erase every unit's answers and say "khớp"."""
+    target = tmp_path / "dich.sqlite3"
+    await _a_lived_in_store(target, tmp_path / "reports")
+    before = _everything(target)
+    typo = tmp_path / "donvi-hoctap.sqlite"
+    run = _copy(str(typo), str(target), "--replace")
+    assert run.returncode == 1
+    [line] = run.stderr.strip().splitlines()
+    assert str(typo) in line and "không có" in line
+    assert not typo.exists()
+    assert _everything(target) == before
+
+
+async def test_a_malformed_address_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    source = tmp_path / "goc.sqlite3"
+    await (await open_repository(str(source))).close()
+    run = _copy(str(source), "postgresql://dvht:very-secret-pw@[::1/dvht")
+    assert run.returncode == 1
+    [line] = run.stderr.strip().splitlines()
+    assert line.startswith("Không chép được") and "very-secret-pw" not in run.stderr

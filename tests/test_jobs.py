@@ -461,3 +461,28 @@ def test_an_unreachable_postgres_is_one_line_without_its_password(tmp_path: Path
     [line] = run.stderr.strip().splitlines()
     assert line.startswith("Không kết nối được cơ sở dữ liệu PostgreSQL"), line
     assert "very-secret-pw" not in run.stderr and "TEST-token" not in run.stderr
+
+
+def test_a_malformed_postgres_address_is_one_line_without_its_password(tmp_path: Path) -> None:
+    """A DVHT_DB_URL that urlsplit cannot parse (an unclosed [ of an IPv6 host) is refused in
+    one line, not with a traceback at the logging filter's set-up."""
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
+        "DVHT_DB_URL": "postgresql://dvht:very-secret-pw@[::1/dvht",
+        "DVHT_DATA_DIR": str(tmp_path),
+        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "bot", "telegram"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 2
+    [line] = run.stderr.strip().splitlines()
+    assert "DVHT_DB_URL" in line, line
+    assert "very-secret-pw" not in run.stderr and "TEST-token" not in run.stderr
