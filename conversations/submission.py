@@ -10,6 +10,7 @@ from conversations.jobs import Recipient, queue_report
 from conversations.modes import Mode
 from conversations.narratives import figures, section_named
 from conversations.outbox import command_choice
+from conversations.questionnaire import Questionnaire
 from conversations.reporting import report_data
 from conversations.results import needs_decision, result_text, standing
 from conversations.review import review_text
@@ -25,10 +26,26 @@ REPORT_DETAILS = ("address", "phone", "email", "member_count", "place_name", "do
                   "signer_title", "signer_name")  # fmt: skip
 
 
-def report_gaps(unit: Unit) -> list[str]:
+def report_gaps(unit: Unit, addressee_known: bool = True) -> list[str]:
     """The report details the unit has not given: the report leaves them out, so they are
-    listed before submission, where staff may fill them in or submit as it is."""
-    return [name for name in REPORT_DETAILS if getattr(unit, name) in (None, "")]
+    listed before submission, where staff may fill them in or submit as it is. Under TT 24,
+    `addressee_known` False: no body that recognises the unit is named (by the unit or its
+    supervising unit), so the tờ trình would be addressed to a kind of body, not to one."""
+    gaps = [] if addressee_known else ["recognising_body"]
+    return gaps + [name for name in REPORT_DETAILS if getattr(unit, name) in (None, "")]
+
+
+def _lower_first(label: str) -> str:
+    """ "Cơ quan xét công nhận “Đơn vị học tập”" inside a sentence: only its first letter."""
+    return label[:1].lower() + label[1:]
+
+
+async def gaps_of(ctx: Ctx, unit: Unit, q: Questionnaire) -> list[str]:
+    """`report_gaps` of `unit`, reading its supervising unit's setting under TT 24."""
+    if q.framework.method != "recognition" or (unit.recognising_body or "").strip():
+        return report_gaps(unit)
+    above = await ctx.tx.get_unit(unit.supervisor_id) if unit.supervisor_id else None
+    return report_gaps(unit, addressee_known=bool(above and (above.recognising_body or "").strip()))
 
 
 class ConfirmSubmit(Screen):
@@ -47,9 +64,9 @@ class ConfirmSubmit(Screen):
         scored = standing(loaded, answers, ctx.today)
         text = result_text(q, assessment, scored)
         text += "\n\n" + await part_three(ctx, loaded, text)
-        gaps = report_gaps(loaded.unit)
+        gaps = await gaps_of(ctx, loaded.unit, q)
         if gaps:
-            labels = ", ".join(t(f"detail.{name}").lower() for name in gaps)
+            labels = ", ".join(_lower_first(t(f"detail.{name}")) for name in gaps)
             text += "\n\n" + t("submit.missing_details", labels=labels)
         text += "\n\n" + t("submit.ask")
         options = [
@@ -73,8 +90,8 @@ class ConfirmSubmit(Screen):
         if value == "o:submit":
             return await submit(ctx)
         if value == "o:details":
-            unit = await ctx.unit()
-            gaps = report_gaps(unit) if unit else []
+            loaded = await require(ctx)
+            gaps = await gaps_of(ctx, loaded.unit, loaded.q)
             index = UNIT_DETAIL_FIELDS.index(gaps[0]) if gaps else 0
             return [await show(ctx, Mode.DETAILS, field=index)]
         return await super().on_choice(ctx, value)

@@ -490,16 +490,20 @@ async def test_submission_lists_the_missing_details_then_sends_the_dossier(tmp_p
         question = lan.question
         # 2025: the level as the two-level government names it, in the chat as in the documents
         assert "đủ điều kiện đề nghị công nhận “Đơn vị học tập” cấp xã mức độ 1" in question.text
-        assert "Báo cáo chưa có: địa chỉ, số điện thoại, email, số thành viên" in question.text
+        # no body named by the unit or a supervising unit: the tờ trình would go to a kind of
+        # body ("Ủy ban nhân dân cấp xã"), so it is asked first
+        assert "Báo cáo chưa có: cơ quan xét công nhận" in question.text
+        assert "địa chỉ, số điện thoại, email, số thành viên" in question.text
         labels = [c.label for c in question.choices]
         assert labels[0] == "Nộp kết quả" and "Để sau" in labels
         assert labels[-1] == "Nhập thông tin còn thiếu"  # last: the others keep their numbers
-        assert "Thông tin đơn vị (3/13): Địa chỉ" in await lan.press("Nhập thông tin còn thiếu")
-        await lan.say("Tổ dân phố Phước Hòa, phường Phổ Ninh, tỉnh Quảng Ngãi")
+        asked = await lan.press("Nhập thông tin còn thiếu")
+        assert "Cơ quan xét công nhận “Đơn vị học tập”" in asked
+        await lan.say("Ủy ban nhân dân phường Phổ Ninh")
         await lan.command("danhgia 2025")
-        await lan.press("Xem kết quả và nộp")  # back to the submission, the address now known
+        await lan.press("Xem kết quả và nộp")  # back to the submission, the body now known
         gaps = lan.question.text.split("Báo cáo chưa có: ")[1].split(".")[0]
-        assert gaps.startswith("số điện thoại") and "địa chỉ" not in gaps
+        assert gaps.startswith("địa chỉ") and "cơ quan xét" not in gaps
         await lan.press("Nộp kết quả")
         sent = (await settle(engine))["lan"]
         names = [f.name for reply in sent for f in reply.files]
@@ -509,7 +513,7 @@ async def test_submission_lists_the_missing_details_then_sends_the_dossier(tmp_p
         folders = {f.path.parent for reply in sent for f in reply.files}
         assert folders == {tmp_path / "reports"}
         proposal = docx.Document(str(next(f.path for r in sent for f in r.files)))
-        assert "Kính gửi: Ủy ban nhân dân cấp xã." in texts(proposal)  # no setting: the default
+        assert "Kính gửi: Ủy ban nhân dân phường Phổ Ninh." in texts(proposal)
     finally:
         await repository.close()
 
