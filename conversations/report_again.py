@@ -17,9 +17,10 @@ SENT = ("submitted", "approved")
 
 
 async def latest_submitted(tx: Transaction, unit_id: int) -> Assessment | None:
-    """The unit's most recent submitted or approved assessment (latest year, then latest change)."""
+    """The unit's most recently submitted assessment still submitted or approved: the one the
+    menu names as the latest submission (by when it was submitted, not by its year)."""
     found = [a for status in SENT for a in await tx.assessments_with_status([unit_id], status)]
-    return max(found, key=lambda a: (a.year, a.updated_at or a.created_at or 0), default=None)
+    return max(found, key=lambda a: (a.submitted_at or a.created_at, a.id), default=None)
 
 
 async def report_command(ctx: Ctx, argument: str = "") -> list[Reply]:

@@ -331,3 +331,28 @@ async def test_report_again_with_a_year_that_is_not_one_says_so(engine: Engine) 
     assert "năm abc" not in text
     assert "chưa nộp báo cáo năm 2022" in await lan.command("baocao 2022")
     assert "Hồ sơ năm 2023 (.docx) đang được soạn" in await lan.command("baocao 2023")
+
+
+async def test_report_again_sends_the_latest_submission_the_menu_names(tmp_path: Path) -> None:
+    """2025 submitted, then 2023 (late): the menu names 2023 as the latest submission, and
+    /baocao without a year (the menu's "Tải báo cáo đã nộp") sends that one, not the later year."""
+    from conversations.report_again import latest_submitted
+    from storage.sqlite import SqliteRepository
+
+    repository = await SqliteRepository.open(tmp_path / "db.sqlite3")
+    try:
+        async with repository.transaction() as tx:
+            unit = await tx.create_unit(
+                "Trường Tiểu học Nghĩa Lộ", "giao-duc-pho-thong", "cap-huyen"
+            )
+            person = await tx.upsert_person("console", "lan", "Lan")
+            later_year = await tx.create_assessment(unit.id, "tt24-2023-cap-huyen", 2025)
+            earlier_year = await tx.create_assessment(unit.id, "tt22-2020", 2023)
+            await tx.record_submission(later_year.id, person.id, date(2026, 1, 5), 1)
+        async with repository.transaction() as tx:
+            await tx.record_submission(earlier_year.id, person.id, date(2026, 1, 9), None)
+        async with repository.transaction() as tx:
+            found = await latest_submitted(tx, unit.id)
+        assert found is not None and found.year == 2023
+    finally:
+        await repository.close()
