@@ -111,6 +111,7 @@ class Ctx:
             return options[int(typed) - 1] if 1 <= int(typed) <= len(options) else None
         folded = fold(typed)
         for label, value, _, word in shown:
-            if folded in (fold(label), fold(word or "\0")):
+            # "Cấp xã (trước 01/7/2025: cấp huyện)" is also typed as its words before "("
+            if folded in (fold(label), fold(label.split(" (")[0]), fold(word or "\0")):
                 return str(value)
         return None

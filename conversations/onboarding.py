@@ -114,7 +114,7 @@ class RegisterKind(Screen):
 
 class RegisterLevel(Screen):
     async def prompt(self, ctx: Ctx) -> Reply:
-        options = [Option(t(f"level.{level}"), f"l:{level}") for level in LEVELS]
+        options = [Option(t(f"level.choice.{level}"), f"l:{level}") for level in LEVELS]
         return ctx.prompt(t("reg.level"), [*options, CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:

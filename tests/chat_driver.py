@@ -74,9 +74,7 @@ class ChatUser:
         return self.replies[-1]
 
 
-async def register_unit(
-    user: ChatUser, name: str, kind_label: str, level: str = "Cấp huyện"
-) -> str:
+async def register_unit(user: ChatUser, name: str, kind_label: str, level: str = "Cấp xã") -> str:
     """Register a unit through the chat; returns the invite code it shows."""
     await user.command("start")
     await user.press("Đăng ký đơn vị mới")

@@ -74,7 +74,7 @@ async def register_under(user: ChatUser, code: str, name: str) -> None:
     await user.command(f"start {code}")
     await user.say(name)
     await user.press(CO_QUAN)
-    await user.press("Cấp huyện")
+    await user.press("Cấp xã")
     await user.press("Để sau")
 
 

@@ -41,7 +41,7 @@ from tests.test_engine import SEED_002
 TODAY = date(2024, 2, 1)  # default year 2023 (TT 22); "danhgia 2024" opens TT 24
 INTERNAL_ERROR = t("error.internal")
 KINDS = ("Cơ quan nhà nước", "Cơ sở giáo dục phổ thông", "Nhà trẻ", "Tổ chức kinh tế")
-LEVELS = ("Cấp huyện", "Cấp tỉnh")
+LEVELS = ("Cấp xã", "Cấp tỉnh")
 STAGES = ("answering", "confirming", "submitted", "approved", "returned")
 
 # What the edges of a conversation look like; arguments point at ids that exist in every run.

@@ -70,7 +70,7 @@ async def register_under(user: ChatUser, code: str, name: str) -> None:
     assert "Tên đầy đủ của đơn vị" in user.question.text
     await user.say(name)
     await user.press(CO_QUAN)
-    await user.press("Cấp huyện")
+    await user.press("Cấp xã")
     await user.press("Để sau")
 
 
@@ -214,7 +214,7 @@ async def test_an_outsider_is_refused_everywhere_and_changes_nothing(
     await x.press("Đăng ký đơn vị mới")
     await x.say("Công ty TNHH Lạ")
     await x.press("Tổ chức kinh tế")
-    await x.press("Cấp huyện")
+    await x.press("Cấp xã")
     await x.press("Để sau")
     before = await table_counts(repo)
     refusals = {
@@ -317,8 +317,8 @@ async def test_two_people_racing_for_one_unit_code_register_one_unit(
         await user.command(f"start {code}")
         await user.say(name)
         await user.press(CO_QUAN)
-    assert "Đã đăng ký đơn vị “Trường THCS Một”" in await first.press("Cấp huyện")
-    text = await second.press("Cấp huyện")
+    assert "Đã đăng ký đơn vị “Trường THCS Một”" in await first.press("Cấp xã")
+    text = await second.press("Cấp xã")
     assert "đã được dùng để đăng ký một đơn vị khác" in text
     async with repo.transaction() as tx:
         names = [u.name for u in await tx.supervised_units(1)]
@@ -338,7 +338,7 @@ async def test_a_second_unit_of_the_same_name_is_asked_about(
     await again.say("Trường Tiểu học Đắk Ruồng")
     await again.press("Vẫn đăng ký")  # a different school of the same name: asked, then allowed
     await again.press(CO_QUAN)
-    assert "Đã đăng ký đơn vị" in await again.press("Cấp huyện")
+    assert "Đã đăng ký đơn vị" in await again.press("Cấp xã")
     async with repo.transaction() as tx:
         names = [u.name for u in await tx.supervised_units(1)]
     assert names.count("Trường Tiểu học Đắk Ruồng") == 2

@@ -125,7 +125,7 @@ async def test_every_kind_of_update_redelivered_is_applied_once(
     await lan.press("Đăng ký đơn vị mới")
     await twice(lan.say(UNIT))
     await lan.press(CO_QUAN)
-    await twice(lan.press("Cấp huyện"))  # creates the unit
+    await twice(lan.press("Cấp xã"))  # creates the unit
     await lan.press("Để sau")
     text = await twice(lan.command("moi lanhdao"))
     code = re.search(r": ([A-Z2-9]{8}) \(dùng được", text)

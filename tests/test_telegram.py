@@ -107,7 +107,7 @@ async def register(tg: Harness, user: PhoneUser, name: str = "Phòng GD&ĐT huy�
     await tg.send(user.press("Đăng ký đơn vị mới"))
     await tg.send(user.text(name))
     await tg.send(user.press(CO_QUAN))
-    await tg.send(user.press("Cấp huyện"))
+    await tg.send(user.press("Cấp xã"))
     await tg.send(user.press("Để sau"))
 
 
@@ -296,7 +296,7 @@ async def test_polling_survives_a_restart_and_resumes(api: FakeBotApi, tmp_path:
                     lambda: lan.press("Đăng ký đơn vị mới"),
                     lambda: lan.text("UBND xã Đắk Ruồng"),
                     lambda: lan.press(CO_QUAN),
-                    lambda: lan.press("Cấp huyện"),
+                    lambda: lan.press("Cấp xã"),
                     lambda: lan.press("Để sau"),
                     lambda: lan.press("Bắt đầu đánh giá năm 2023"),
                     lambda: lan.press("9"),

@@ -10,9 +10,9 @@ from templates.text import _catalogue
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates"
 ABOLISHED = re.compile(r"\bhuyện\b|\bPhòng GD|Phòng Giáo dục|\bPhòng, Sở\b|\bpgd@", re.IGNORECASE)
-# TT 24's own name of the level ("cấp huyện"), chosen at registration: reported separately,
-# it is the circular's word, not an example.
-CIRCULAR_WORDS = {"level.cap-huyen"}
+# TT 24's own name of the level ("cấp huyện"): the circular's word, not an example; the
+# registration's choice names it only as the former name ("Cấp xã (trước 01/7/2025: cấp huyện)").
+CIRCULAR_WORDS = {"level.cap-huyen", "level.choice.cap-huyen"}
 
 
 def test_no_message_of_the_catalogue_names_an_abolished_body() -> None:

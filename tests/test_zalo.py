@@ -176,7 +176,7 @@ async def register(zl: Driver, user: ZaloUser, name: str = "Phòng GD&ĐT huyệ
     await zl.choose(user, "Đăng ký đơn vị mới")
     await zl.send(user.text(name))
     await zl.choose(user, CO_QUAN)
-    await zl.send(user.text("Cấp huyện"))  # a choice typed as its label
+    await zl.send(user.text("Cấp xã"))  # a choice typed as its label
     await zl.choose(user, "Để sau")
 
 
