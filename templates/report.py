@@ -674,6 +674,10 @@ def _unit_view(unit: Unit) -> dict[str, str]:
     view["member_count"] = format_number(count) if count is not None else ""
     if not view["name"]:
         view["name"] = t("report.unit_unnamed")
+    if view["signer_authority"].casefold() == view["signer_title"].casefold():
+        # "Thẩm quyền ký" is the line above the title (KT. HIỆU TRƯỞNG); the title typed there
+        # too would print "HIỆU TRƯỞNG / HIỆU TRƯỞNG": once is what the unit meant
+        view["signer_authority"] = ""
     return view
 
 

@@ -541,3 +541,14 @@ async def test_the_settings_are_kept_by_the_storage(tmp_path: Path) -> None:
         assert (kept.issuing_name, kept.recognising_body) == tuple(fields.values())
     finally:
         await repository.close()
+
+
+def test_a_signing_authority_typed_as_the_title_is_printed_once() -> None:
+    """ "Thẩm quyền ký" is for "KT. HIỆU TRƯỞNG"; a clerk who typed the title there too gets the
+    title once above the signature, not "HIỆU TRƯỞNG / HIỆU TRƯỞNG"."""
+    unit = replace(SCHOOL, signer_authority="hiệu trưởng", signer_title="Hiệu trưởng")
+    document = dossier(report_data(unit=unit))["bao-cao"]
+    cells = [cell for table in document.tables for row in table.rows for cell in row.cells]
+    blocks = [[" ".join(p.text.split()) for p in cell.paragraphs] for cell in cells]
+    [signature, *_] = [lines for lines in blocks if "HIỆU TRƯỞNG" in lines]
+    assert signature.count("HIỆU TRƯỞNG") == 1
