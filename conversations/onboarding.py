@@ -114,7 +114,10 @@ class RegisterKind(Screen):
 
 class RegisterLevel(Screen):
     async def prompt(self, ctx: Ctx) -> Reply:
-        options = [Option(t(f"level.choice.{level}"), f"l:{level}") for level in LEVELS]
+        options = [  # typed also as the circular's own name of the level ("cấp huyện")
+            Option(t(f"level.choice.{level}"), f"l:{level}", typed=t(f"level.{level}"))
+            for level in LEVELS
+        ]
         return ctx.prompt(t("reg.level"), [*options, CANCEL])
 
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:

@@ -356,3 +356,19 @@ async def test_report_again_sends_the_latest_submission_the_menu_names(tmp_path:
         assert found is not None and found.year == 2023
     finally:
         await repository.close()
+
+
+async def test_the_level_is_chosen_by_todays_name_or_the_circulars(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    """Registration reads "Cấp xã (trước 01/7/2025: cấp huyện)": typed "cấp xã" or the
+    circular's "cấp huyện", both choose it."""
+    for typed in ("cấp xã", "Cấp huyện"):
+        lan = ChatUser(make_engine(date(2026, 2, 1)), f"lan-{typed}")
+        await lan.command("start")
+        await lan.press("Đăng ký đơn vị mới")
+        await lan.say("Trường Tiểu học Nghĩa Lộ")
+        assert "cấp nào" in await lan.say("3")
+        assert lan.question.choices[0].label == "Cấp xã (trước 01/7/2025: cấp huyện)"
+        after = await lan.say(typed)
+        assert "cấp nào" not in lan.question.text, after
