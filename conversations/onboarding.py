@@ -18,6 +18,7 @@ LEVELS = ("cap-huyen", "cap-tinh")
 
 
 SKIP = action("skip")
+CLEAR = action("clear")  # a detail given by mistake, taken out
 
 
 class Start(Screen):
@@ -197,7 +198,8 @@ class Details(Screen):
             k=index,
             n=len(UNIT_DETAIL_FIELDS),
         )
-        return ctx.prompt(text, [SKIP, CANCEL])
+        options = [SKIP, *([CLEAR] if current not in (None, "") else []), CANCEL]
+        return ctx.prompt(text, options)
 
     async def _advance(self, ctx: Ctx) -> list[Reply]:
         index = UNIT_DETAIL_FIELDS.index(self._field(ctx)) + 1
@@ -208,7 +210,23 @@ class Details(Screen):
     async def on_choice(self, ctx: Ctx, value: str) -> list[Reply]:
         if value == "a:skip":
             return await self._advance(ctx)
+        if value == "a:clear":
+            return await self._clear(ctx)
         return await super().on_choice(ctx, value)
+
+    async def _clear(self, ctx: Ctx) -> list[Reply]:
+        """A detail typed by mistake is taken out (the report then leaves it out), not only
+        kept as it was ("bỏ qua")."""
+        field = self._field(ctx)
+        unit = await ctx.unit()
+        if unit is None:
+            return [await show(ctx, Mode.START)]
+        await ctx.tx.update_unit(unit.id, {field: None})
+        await ctx.tx.log(
+            "unit.updated", person_id=ctx.person.id, unit_id=unit.id,
+            data={"field": field, "value": None},
+        )  # fmt: skip
+        return [Reply(t("details.cleared", label=t(f"detail.{field}"))), *await self._advance(ctx)]
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
         field = self._field(ctx)

@@ -372,3 +372,21 @@ async def test_the_level_is_chosen_by_todays_name_or_the_circulars(
         assert lan.question.choices[0].label == "Cấp xã (trước 01/7/2025: cấp huyện)"
         after = await lan.say(typed)
         assert "cấp nào" not in lan.question.text, after
+
+
+async def test_a_detail_given_by_mistake_can_be_taken_out(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    """/thongtin: a field that holds a value offers "Xoá thông tin này" (typed "xoá"); the
+    field is then empty and the report leaves it out. An empty field offers no such choice."""
+    lan = ChatUser(make_engine(date(2026, 2, 1)), "lan")
+    await register_unit(lan, "Trường Tiểu học Nghĩa Lộ", "Cơ sở giáo dục phổ thông")
+    await lan.command("thongtin")
+    assert "Xoá thông tin này" not in [c.label.split(" ", 1)[-1] for c in lan.question.choices]
+    await lan.say("Sở Giáo dục và Đào tạo tỉnh Quảng Ngãi")  # the first field, now given
+    await lan.command("thongtin")
+    assert "Hiện tại: Sở Giáo dục và Đào tạo tỉnh Quảng Ngãi" in lan.question.text
+    text = await lan.say("xoá")
+    assert "Đã xoá" in text
+    await lan.command("thongtin")
+    assert "Hiện chưa có." in lan.question.text
