@@ -56,9 +56,9 @@ class Review(Screen):
             return ctx.prompt(text, [Option(t("status.menu"), "o:menu")])
         stored = await ctx.tx.narratives(assessment.id)
         own = [key for key, (_, draft) in stored.items() if not draft]
-        sections = [
-            t("review.section", n=n, section=t(f"report.section.{key}"), own=key in own)
-            for n, key in enumerate(SECTION_KEYS, 1)
+        sections = [  # not numbered: the numbered choices follow right below
+            t("review.section", section=t(f"report.section.{key}"), own=key in own)
+            for key in SECTION_KEYS
         ]
         text += "\n\n" + t("review.part_three", sections=sections)
         options = [Option(t("review.continue"), "o:continue")]

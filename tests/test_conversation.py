@@ -101,11 +101,11 @@ async def test_a_section_is_edited_from_review_and_never_takes_a_lone_number(
     async with engine.repository.transaction() as tx:
         assert "phuong_huong" not in await tx.narratives(1)
     await lan.command("xemlai")
-    assert "4. Phương hướng năm sau: bản nháp theo câu trả lời" in lan.question.text
+    assert "– Phương hướng năm sau: bản nháp theo câu trả lời" in lan.question.text
     await lan.say("phương hướng")
     text = await lan.say("Tiếp tục duy trì.\nMở thêm lớp tin học.")
     assert "Đã lưu phần “Phương hướng năm sau”" in text
-    assert "4. Phương hướng năm sau: đơn vị tự viết" in lan.question.text  # back to review
+    assert "– Phương hướng năm sau: đơn vị tự viết" in lan.question.text  # back to review
     await lan.say("phuong huong")  # without accents
     assert "Tiếp tục duy trì.\nMở thêm lớp tin học." in lan.question.text
     await lan.press("Dùng bản nháp này")  # back to the draft, which follows the answers
