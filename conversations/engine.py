@@ -277,6 +277,12 @@ UNIT_COMMANDS: dict[str, Callable[[Ctx, str], Awaitable[list[Reply]]]] = {
 }
 
 
+# The registration's steps: /start (the console starts with it, Telegram's Start button sends it)
+# goes on with the step a person left, rather than beginning again; "hủy" begins again.
+_REGISTERING = frozenset(m.value for m in (Mode.REG_NAME, Mode.REG_SAME_NAME, Mode.REG_KIND,
+                                           Mode.REG_LEVEL))  # fmt: skip
+
+
 async def _start(ctx: Ctx, argument: str) -> list[Reply]:
     if argument:
         joined = await join_with_code(ctx, argument)
@@ -284,6 +290,8 @@ async def _start(ctx: Ctx, argument: str) -> list[Reply]:
             return joined
         return [Reply(t("join.invalid")), await current(ctx).prompt(ctx)]
     if ctx.chat.unit_id is None:
+        if ctx.chat.mode in _REGISTERING:  # a registration left midway (a restart, a closed app)
+            return [Reply(t("reg.resumed")), await current(ctx).prompt(ctx)]
         return [await show(ctx, Mode.START)]
     if await in_progress(ctx):
         return [await show(ctx, Mode.RESUME)]  # back where the unit stopped

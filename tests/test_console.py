@@ -123,3 +123,16 @@ def test_a_supervisor_in_the_console_gets_the_page_on_this_machine(tmp_path: Pat
     finally:
         process.stdin.close()
         assert process.wait(timeout=60) == 0
+
+
+def test_a_registration_left_midway_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    """End of input after the unit's name: the next run asks the unit's kind (the step left),
+    not the welcome again, so the console's "làm tiếp đúng chỗ" holds for a registration too."""
+    db = tmp_path / "unit.sqlite3"
+    first = console(db, "lan", ["1", "Trường Tiểu học Phổ Ninh"])
+    assert first.returncode == 0, first.stderr
+    again = console(db, "lan", [])
+    assert again.returncode == 0, again.stderr
+    assert "đang đăng ký đơn vị dở dang" in again.stdout
+    assert "“Trường Tiểu học Phổ Ninh” thuộc loại hình nào?" in again.stdout
+    assert "Đơn vị của bạn đã có trên hệ thống chưa?" not in again.stdout

@@ -48,6 +48,7 @@ async def test_unit_and_person_names_are_cleaned(engine: Engine, repo: SqliteRep
     await lan.say("\x00\x00\x00")  # three NULs are no name: asked again
     assert "Tên đầy đủ của đơn vị" in lan.question.text
     assert "từ 3 đến 200 ký tự" in await lan.say("\x00 \x01ab\u200b")
+    await lan.say("hủy")  # begin again: /start would go on with the step left
     await register_unit(lan, f"Trường \x01 Lạ {DAK}", CO_QUAN)
     async with repo.transaction() as tx:
         [unit] = await tx.units()
