@@ -20,6 +20,7 @@ from rubric.levels import LevelsResult
 from rubric.scoring import PointsResult, RecognitionResult, Result
 from storage.base import EDITABLE, Assessment, Unit
 from templates.formatting import format_percent
+from templates.report import level_label
 from templates.text import render, t
 
 
@@ -94,6 +95,7 @@ def result_text(q: Questionnaire, assessment: Assessment, standing: Standing) ->
         levels=standing.levels,
         year=assessment.year,
         framework=q.framework,
+        level_label=level_label(q.framework, assessment.year),
         describe=lambda code, answer: describe(q, code, answer, standing.level),
     )
 

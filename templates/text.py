@@ -27,17 +27,6 @@ _ENV.filters["percent"] = format_percent
 _ENV.filters["number"] = format_number
 
 
-# The name of a framework level for an assessment year ("cấp huyện" until 2024, "cấp xã" from
-# 2025): data in rubric/authorities.yaml, shared by the chat and the documents.
-def _level_label(level: str | None, year: int) -> str:
-    from rubric.authorities import authority  # rubric imports this module: imported when used
-
-    return authority(level or "cap-huyen", year).level_label
-
-
-_ENV.globals["level_label"] = _level_label
-
-
 @cache
 def _catalogue() -> dict[str, str]:
     raw = files("templates").joinpath("messages.vi.yaml").read_text(encoding="utf-8")
