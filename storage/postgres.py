@@ -49,7 +49,6 @@ from storage.base import (
     Conflict,
     ConstraintError,
     Duplicate,
-    Job,
     OutboxMessage,
     Person,
     StorageError,
@@ -202,6 +201,7 @@ class PostgresTransaction(SqliteTransaction):
     PERSON_AND_SO_ON = _PG_PERSON_AND_SO_ON
     ASSESSMENT_AND_ANSWERS = _PG_ASSESSMENT_AND_ANSWERS
     PARAGRAPH_BREAK = "chr(10) || chr(10)"
+    CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"  # a job another worker is claiming now is skipped
 
     def __init__(
         self,
@@ -383,25 +383,6 @@ class PostgresTransaction(SqliteTransaction):
         )
         return sorted(map(_outbox, rows), key=lambda message: message.id)
 
-    async def claim_job(
-        self, channels: Sequence[str], owner: str, at: datetime, lease_until: datetime
-    ) -> Job | None:
-        """As on SQLite, skipping a job another worker is claiming at this moment."""
-        marks = ", ".join("?" * len(channels)) or "NULL"
-        stamp = to_text(at)
-        row = await self._returning_maybe(
-            "UPDATE jobs SET state = 'running', claimed_by = ?, lease_until = ?,"
-            " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE"
-            " ((state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
-            f" AND (channel IS NULL OR channel IN ({marks})) ORDER BY run_after, id LIMIT 1"
-            " FOR UPDATE SKIP LOCKED) RETURNING id, kind, channel, payload, attempts - 1",
-            (owner, to_text(lease_until), stamp, stamp, *channels),
-        )
-        if row is None:
-            return None
-        job_id, kind, channel, payload, attempts = row
-        return Job(job_id, kind, channel, _loads(payload), attempts)
-
     async def release_jobs(self, channels: Sequence[str]) -> int:
         """Only for channels this process runs alone: a shared channel's running jobs may be
         another live worker's (theirs come back when their lease runs out)."""
@@ -420,11 +401,6 @@ def _as_stored(name: str, value: Any) -> Any:
         if not (value.isascii() and value.isdecimal()):
             raise ConstraintError(f"{name} must be a whole number, not {value[:20]!r}")
         return int(value)
-    return value
-
-
-def _loads(text: str) -> dict[str, Any]:
-    value: dict[str, Any] = json.loads(text)
     return value
 
 

@@ -879,6 +879,10 @@ class SqliteTransaction:
         )
         return None if row is None else int(row["id"])
 
+    # What a claim adds to the row it picks: nothing here (SQLite's transactions run one at a
+    # time); a backend whose workers claim at once skips a row another is claiming.
+    CLAIM_LOCK = ""
+
     async def claim_job(
         self, channels: Sequence[str], owner: str, now: datetime, lease_until: datetime
     ) -> Job | None:
@@ -888,8 +892,8 @@ class SqliteTransaction:
             "UPDATE jobs SET state = 'running', claimed_by = ?, lease_until = ?,"
             " attempts = attempts + 1 WHERE id = (SELECT id FROM jobs WHERE"
             " ((state = 'pending' AND run_after <= ?) OR (state = 'running' AND lease_until <= ?))"
-            f" AND (channel IS NULL OR channel IN ({marks})) ORDER BY run_after, id LIMIT 1)"
-            " RETURNING id, kind, channel, payload, attempts - 1",
+            f" AND (channel IS NULL OR channel IN ({marks})) ORDER BY run_after, id LIMIT 1"
+            f"{self.CLAIM_LOCK}) RETURNING id, kind, channel, payload, attempts - 1",
             (owner, to_text(lease_until), at, at, *channels),
         )
         if row is None:
