@@ -162,27 +162,11 @@ async def test_a_second_process_on_a_running_channel_is_refused_with_one_line(
     path = tmp_path / "db.sqlite3"
     repository = await SqliteRepository.open(path)
     await repository.hold_channels(["telegram"])  # "the first process"
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
-        "DVHT_DB_PATH": str(path),
-        "DVHT_DATA_DIR": str(tmp_path),
-        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
-    }
-    second = subprocess.run(
-        [sys.executable, "-m", "bot", "telegram"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    await repository.close()
-    assert second.returncode == 2
-    [line] = second.stderr.strip().splitlines()
+    try:
+        line = _start_on({"DVHT_DB_PATH": str(path)}, tmp_path)
+    finally:
+        await repository.close()
     assert line.startswith("Kênh telegram đang được một tiến trình khác")
-    assert "TEST-token" not in second.stderr
     other = await SqliteRepository.open(path)  # once the first is gone, the channel is free
     await other.hold_channels(["telegram"])
     with pytest.raises(ChannelHeld):
@@ -404,27 +388,11 @@ async def test_on_postgres_a_second_poller_is_refused_and_webhook_workers_share(
     the connection)."""
     first = await open_repository(pg_url)
     await first.hold_channels(["telegram"])  # a poller
-    env = {
-        **os.environ,
-        "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
-        "DVHT_DB_URL": pg_url,
-        "DVHT_DATA_DIR": str(tmp_path),
-        "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
-    }
-    second = subprocess.run(
-        [sys.executable, "-m", "bot", "telegram"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    await first.close()
-    assert second.returncode == 2
-    [line] = second.stderr.strip().splitlines()
+    try:
+        line = _start_on({"DVHT_DB_URL": pg_url}, tmp_path)
+    finally:
+        await first.close()
     assert line.startswith("Kênh telegram đang được một tiến trình khác")
-    assert "TEST-token" not in second.stderr
 
     workers = [await open_repository(pg_url) for _ in range(2)]
     for worker in workers:
@@ -440,13 +408,13 @@ async def test_on_postgres_a_second_poller_is_refused_and_webhook_workers_share(
         await poller.close()
 
 
-def _start_on(db_url: str, tmp_path: Path) -> str:
-    """`python -m bot telegram` with `db_url`: refused (exit 2) in one line that shows neither
-    the password nor the token; that line."""
+def _start_on(db: dict[str, str], tmp_path: Path) -> str:
+    """`python -m bot telegram` on the store `db` names (DVHT_DB_PATH or DVHT_DB_URL):
+    refused (exit 2) in one line that shows neither a password nor the token; that line."""
     env = {
         **os.environ,
         "TELEGRAM_BOT_TOKEN": "123456:TEST-token-never-printed",
-        "DVHT_DB_URL": db_url,
+        **db,
         "DVHT_DATA_DIR": str(tmp_path),
         "TELEGRAM_API_BASE_URL": "http://127.0.0.1:9",
     }
@@ -466,12 +434,12 @@ def _start_on(db_url: str, tmp_path: Path) -> str:
 
 
 def test_an_unreachable_postgres_is_one_line_without_its_password(tmp_path: Path) -> None:
-    line = _start_on("postgresql://dvht:very-secret-pw@127.0.0.1:9/dvht", tmp_path)
+    line = _start_on({"DVHT_DB_URL": "postgresql://dvht:very-secret-pw@127.0.0.1:9/dvht"}, tmp_path)
     assert line.startswith("Không kết nối được cơ sở dữ liệu PostgreSQL"), line
 
 
 def test_a_malformed_postgres_address_is_one_line_without_its_password(tmp_path: Path) -> None:
     """A DVHT_DB_URL that urlsplit cannot parse (an unclosed [ of an IPv6 host) is refused in
     one line, not with a traceback at the logging filter's set-up."""
-    line = _start_on("postgresql://dvht:very-secret-pw@[::1/dvht", tmp_path)
+    line = _start_on({"DVHT_DB_URL": "postgresql://dvht:very-secret-pw@[::1/dvht"}, tmp_path)
     assert "DVHT_DB_URL" in line, line
