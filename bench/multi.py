@@ -19,6 +19,7 @@ The database time is measured by timing the driver's query methods in the worker
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import multiprocessing
 import statistics
@@ -33,9 +34,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from telegram.ext import AIORateLimiter
-
-from bench.common import CannedRequest, percentile, seed_units
+from bench.common import percentile, seed_units
 from storage import open_repository
 from storage.base import ATTEMPTS
 from storage.postgres import is_postgres, redacted
@@ -109,8 +108,7 @@ async def _share(
     start_at: float,
     folder: str,
 ) -> Share:
-    from bench.turns import Workload
-    from bot.telegram_adapter import build_application
+    from bench.turns import Workload, bench_application
     from conversations.engine import Engine
     from conversations.settings import Settings
 
@@ -119,15 +117,9 @@ async def _share(
     logging.getLogger("conversations.engine").propagate = False
     repo = await open_repository(url, migrate=False)
     engine = Engine(repo, Settings(reports_dir=Path(folder)), today=lambda: date(2024, 2, 1))
-    app = build_application(
-        engine,
-        "1:bench",
-        request=CannedRequest(),
-        get_updates_request=CannedRequest(),
-        rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
-    )
+    app = bench_application(engine)
     work = Workload(units, session, app)
-    work.ids = iter(range(10_000_000 * (index + 1), 10_000_000 * (index + 2)))  # type: ignore[assignment]
+    work.ids = itertools.count(10_000_000 * (index + 1))  # update ids apart from the others
     mine = deque(chat for chat in range(1, units + 1) if chat % count == index)
     warm = range(units + 1 + index * WARM_CHATS, units + 1 + (index + 1) * WARM_CHATS)
     async with app:

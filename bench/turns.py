@@ -126,6 +126,17 @@ async def open_loop(work: Workload, turns: int, rate: float) -> float:
     return time.perf_counter() - start
 
 
+def bench_application(engine: Engine) -> Any:
+    """The real Application over `engine`, its Bot API answered in-process, no rate limits."""
+    return build_application(
+        engine,
+        "1:bench",
+        request=CannedRequest(),
+        get_updates_request=CannedRequest(),
+        rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
+    )
+
+
 async def run(
     units: int, turns: int, folder: Path, people: int, rate: float | None, session: int
 ) -> tuple[str, float, float]:
@@ -137,13 +148,7 @@ async def run(
     repo = await repository(folder / f"turns-{units}.sqlite3")
     engine = Engine(repo, Settings(reports_dir=folder / "reports"), today=lambda: date(2024, 2, 1))
     await seed_units(repo, units + WARM_CHATS)
-    app = build_application(
-        engine,
-        "1:bench",
-        request=CannedRequest(),
-        get_updates_request=CannedRequest(),
-        rate_limiter=AIORateLimiter(overall_max_rate=0, group_max_rate=0),
-    )
+    app = bench_application(engine)
     work = Workload(units, session, app)
     async with app:
         for chat in range(units + 1, units + WARM_CHATS + 1):
