@@ -17,10 +17,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 from conversations.overview import judge, total_of, verdict_of, write_workbook
 from conversations.reporting import report_data, write_report
@@ -37,6 +39,7 @@ from templates.overview_page import DONE, SORTS, STATUS_KEYS, PageRow, Progress,
 from templates.text import t
 
 PER_PAGE = 50
+T = TypeVar("T")
 FULL_READ = 300  # more changed units than this: read them all at once rather than one by one
 
 
@@ -350,20 +353,29 @@ def answer(url: str, request: PageRequest, settings: Settings) -> PageAnswer:
 
 
 async def _answer(url: str, request: PageRequest, settings: Settings) -> PageAnswer:
+    return await _on_snapshot(url, partial(_answer_in, request=request, settings=settings))
+
+
+async def _answer_in(tx: Transaction, request: PageRequest, settings: Settings) -> PageAnswer:
+    owner = await allowed(tx, request.scope)
+    if owner is None:
+        return PageAnswer(403, refusal="no_longer")
+    query = parse_query(request.params, request.today)
+    if request.action == "report":
+        return await _report(tx, owner, request, query.year, settings)
+    rows = await page_rows(tx, owner, request.scope.whole, query.year, request.today)
+    if request.action == "workbook":
+        return _workbook(owner, rows, query.year, settings)
+    return PageAnswer(200, view_of(owner, request.scope.whole, rows, query,
+                                   request.today, request.now))  # fmt: skip
+
+
+async def _on_snapshot(url: str, read: Callable[[Transaction], Awaitable[T]]) -> T:
+    """`read` on a snapshot of the store at `url`, on a connection of the page worker's own."""
     repository = await open_repository(url, migrate=False)
     try:
         async with repository.snapshot() as tx:
-            owner = await allowed(tx, request.scope)
-            if owner is None:
-                return PageAnswer(403, refusal="no_longer")
-            query = parse_query(request.params, request.today)
-            if request.action == "report":
-                return await _report(tx, owner, request, query.year, settings)
-            rows = await page_rows(tx, owner, request.scope.whole, query.year, request.today)
-            if request.action == "workbook":
-                return _workbook(owner, rows, query.year, settings)
-            return PageAnswer(200, view_of(owner, request.scope.whole, rows, query,
-                                           request.today, request.now))  # fmt: skip
+            return await read(tx)
     finally:
         await repository.close()
 
@@ -376,15 +388,11 @@ def warm(url: str, unit_id: int, whole: bool, year: int, today: date) -> int:
 
 
 async def _warm(url: str, unit_id: int, whole: bool, year: int, today: date) -> int:
-    repository = await open_repository(url, migrate=False)
-    try:
-        async with repository.snapshot() as tx:
-            owner = await tx.get_unit(unit_id)
-            if owner is None:
-                return 0
-            return len(await page_rows(tx, owner, whole, year, today))
-    finally:
-        await repository.close()
+    async def ready(tx: Transaction) -> int:
+        owner = await tx.get_unit(unit_id)
+        return 0 if owner is None else len(await page_rows(tx, owner, whole, year, today))
+
+    return await _on_snapshot(url, ready)
 
 
 async def allowed(tx: Transaction, scope: Scope) -> Unit | None:
