@@ -221,11 +221,7 @@ class Details(Screen):
         unit = await ctx.unit()
         if unit is None:
             return [await show(ctx, Mode.START)]
-        await ctx.tx.update_unit(unit.id, {field: None})
-        await ctx.tx.log(
-            "unit.updated", person_id=ctx.person.id, unit_id=unit.id,
-            data={"field": field, "value": None},
-        )  # fmt: skip
+        await _set_detail(ctx, unit, field, None)
         return [Reply(t("details.cleared", label=t(f"detail.{field}"))), *await self._advance(ctx)]
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
@@ -239,14 +235,19 @@ class Details(Screen):
                 ),
                 await self.prompt(ctx),
             ]
-        await ctx.tx.update_unit(unit.id, {field: value})
-        await ctx.tx.log(
-            "unit.updated",
-            person_id=ctx.person.id,
-            unit_id=unit.id,
-            data={"field": field, "value": value},
-        )
+        await _set_detail(ctx, unit, field, value)
         return await self._advance(ctx)
+
+
+async def _set_detail(ctx: Ctx, unit: Unit, field: str, value: object) -> None:
+    """A report detail of `unit` given (or taken out: None), with its event."""
+    await ctx.tx.update_unit(unit.id, {field: value})
+    await ctx.tx.log(
+        "unit.updated",
+        person_id=ctx.person.id,
+        unit_id=unit.id,
+        data={"field": field, "value": value},
+    )
 
 
 class Join(Screen):
