@@ -102,8 +102,12 @@ async def report_data(
 def _recognising(unit: Unit, supervisor: Unit | None, level: str | None, year: int) -> Authority:
     """The body the dossier goes to: the unit's own setting, else its supervising unit's (set
     once for all its units), else the year's default (rubric/authorities.yaml)."""
-    settings = (unit.recognising_body, supervisor.recognising_body if supervisor else None)
-    return authority(level or "cap-huyen", year, *settings)
+    return authority(level or "cap-huyen", year, *recognising_settings(unit, supervisor))
+
+
+def recognising_settings(unit: Unit, supervisor: Unit | None) -> tuple[str | None, str | None]:
+    """Who names the recognising body, in the order asked: the unit, then its supervising unit."""
+    return unit.recognising_body, supervisor.recognising_body if supervisor else None
 
 
 def file_suffix(assessment: Assessment) -> str:

@@ -11,11 +11,12 @@ from conversations.modes import Mode
 from conversations.narratives import figures, section_named
 from conversations.outbox import command_choice
 from conversations.questionnaire import Questionnaire
-from conversations.reporting import report_data
+from conversations.reporting import recognising_settings, report_data
 from conversations.results import needs_decision, result_text, standing
 from conversations.review import review_text
 from conversations.screen import Screen, show
 from conversations.working import Working, answers_of, require, require_editable
+from rubric.authorities import named_body
 from storage.base import EDITABLE, UNIT_DETAIL_FIELDS, Unit
 from templates.report import SECTION_KEYS, summary_text
 from templates.text import t
@@ -42,10 +43,11 @@ def _lower_first(label: str) -> str:
 
 async def gaps_of(ctx: Ctx, unit: Unit, q: Questionnaire) -> list[str]:
     """`report_gaps` of `unit`, reading its supervising unit's setting under TT 24."""
-    if q.framework.method != "recognition" or (unit.recognising_body or "").strip():
+    if q.framework.method != "recognition":
         return report_gaps(unit)
     above = await ctx.tx.get_unit(unit.supervisor_id) if unit.supervisor_id else None
-    return report_gaps(unit, addressee_known=bool(above and (above.recognising_body or "").strip()))
+    named = named_body(*recognising_settings(unit, above))
+    return report_gaps(unit, addressee_known=named is not None)
 
 
 class ConfirmSubmit(Screen):

@@ -61,10 +61,14 @@ def named_authority(body: str) -> Authority:
     return Authority(name, name)
 
 
+def named_body(*settings: str | None) -> str | None:
+    """The first non-empty setting (the unit's, then its supervising unit's), or None: no body
+    is named and the year's default, a kind of body, would be used."""
+    return next((body for body in settings if body and body.strip()), None)
+
+
 def authority(unit_level: str, year: int, *settings: str | None) -> Authority:
     """The first non-empty setting (the unit's, then its supervising unit's), else the year's
     default."""
-    for body in settings:
-        if body and body.strip():
-            return named_authority(body)
-    return default_authority(unit_level, year)
+    body = named_body(*settings)
+    return default_authority(unit_level, year) if body is None else named_authority(body)
