@@ -245,8 +245,7 @@ class TelegramAdapter:
             return
 
         async def write(tx: Transaction) -> None:
-            for chat_id, message_id in unstored.items():
-                await tx.set_live_keyboard(CHANNEL, chat_id, message_id)
+            await tx.set_live_keyboards(CHANNEL, unstored)
 
         try:
             await retrying(self.engine.repository, write)

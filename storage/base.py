@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
@@ -494,8 +494,9 @@ class Transaction(Protocol):
     async def live_keyboard(self, channel: str, chat_id: str) -> int | None:
         """The channel's id of the chat's message whose buttons are live (migration 0005)."""
 
-    async def set_live_keyboard(self, channel: str, chat_id: str, message_id: int | None) -> None:
-        """Remember (None: forget) the chat's message whose buttons are live."""
+    async def set_live_keyboards(self, channel: str, marks: Mapping[str, int | None]) -> None:
+        """Remember, for each chat of `marks`, its message whose buttons are live (None:
+        forget it): a few statements however many chats (they are written hundreds at once)."""
 
     async def log(
         self,

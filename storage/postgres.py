@@ -250,6 +250,12 @@ class PostgresTransaction(SqliteTransaction):
             status = await conn.execute(_dollars(sql), *params)
         return _count(status)
 
+    async def _run_many(self, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+        self._write()
+        conn = await self._begin()
+        with _translated():
+            await conn.executemany(_dollars(sql), rows)
+
     async def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         if self._writable:
             self._write()
@@ -257,6 +263,12 @@ class PostgresTransaction(SqliteTransaction):
         with _translated():
             rows = await conn.fetch(_dollars(sql), *params)
         return cast(list[Row], rows)
+
+    async def _run_then_all(
+        self, write: tuple[str, tuple[Any, ...]], query: tuple[str, tuple[Any, ...]]
+    ) -> tuple[int, list[Row]]:
+        """One after the other: an asyncpg connection runs one statement at a time."""
+        return await self._run(*write), await self._all(*query)
 
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """Wait for the chat's turn. Before the transaction begins, a session lock (released

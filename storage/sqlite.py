@@ -18,7 +18,7 @@ import json
 import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, fields, replace
 from dataclasses import field as dc_field
@@ -229,6 +229,17 @@ _UPSERT_CHAT = (
 )
 
 
+# Written with the assessment's mark in one wait (`SqliteTransaction._run_then_all`), so it
+# checks for itself that the assessment is still editable: then it changes nothing otherwise.
+_IF_EDITABLE = "EXISTS (SELECT 1 FROM assessments WHERE id = ? AND status IN (?, ?))"
+_PUT_ANSWER = (
+    "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
+    f" SELECT ?, ?, ?, ?, ? WHERE {_IF_EDITABLE} ON CONFLICT (assessment_id, code) DO UPDATE SET"
+    " value = excluded.value, answered_by = excluded.answered_by,"
+    f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}"
+)
+
+
 @dataclass
 class _Later:
     """Writes that no statement of the turn reads back from the database (the event log, the
@@ -296,6 +307,7 @@ class SqliteTransaction:
     PERSON_AND_SO_ON = _PERSON_AND_SO_ON
     ASSESSMENT_AND_ANSWERS = _ASSESSMENT_AND_ANSWERS
     PARAGRAPH_BREAK = "char(10, 10)"
+    PUT_ANSWER = _PUT_ANSWER
 
     def __init__(
         self, conn: aiosqlite.Connection, *, writable: bool = True, batch: _Later | None = None
@@ -343,6 +355,12 @@ class SqliteTransaction:
             cursor = await conn.execute(sql, params)
         return cursor.rowcount
 
+    async def _run_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """Execute one write for each of `rows` (one hop to aiosqlite's thread for all)."""
+        conn = self._write()
+        with _translated():
+            await conn.executemany(sql, rows)
+
     async def _all(self, sql: str, params: Params = ()) -> list[Row]:
         """Every row of a query (one hop to aiosqlite's thread)."""
         conn = self._write() if self._writable else self._open()
@@ -367,23 +385,57 @@ class SqliteTransaction:
         self._write()
         return await self._one(sql, params)
 
-    async def _editable(self, assessment_id: int, cursor: str | None = None) -> None:
+    async def _run_then_all(
+        self, write: tuple[str, Params], query: tuple[str, Params]
+    ) -> tuple[int, list[Row]]:
+        """A write (the rows it changed), then a statement with rows (them).
+
+        aiosqlite runs a connection's calls on its one thread in the order they were queued,
+        so both are queued at once: the turn, which holds the write connection meanwhile,
+        waits for the event loop to hand it a result once instead of twice (under load that
+        wait is the loop's round through every other chat's work)."""
+        conn = self._write()
+        with _translated():
+            done, rows = await asyncio.gather(
+                conn.execute(*write), conn.execute_fetchall(*query), return_exceptions=True
+            )
+            for outcome in (done, rows):
+                if isinstance(outcome, BaseException):
+                    raise outcome
+        assert isinstance(done, aiosqlite.Cursor) and not isinstance(rows, BaseException)
+        return done.rowcount, list(rows)
+
+    async def _editable(
+        self,
+        assessment_id: int,
+        cursor: str | None = None,
+        then: tuple[str, Params] | None = None,
+    ) -> list[Row]:
         """Refuse a change to the answers of a submitted or approved assessment (the report
         staff and leaders saw must stay what it was); else mark the assessment as changed, and
-        move its cursor when one is given (one statement when it is editable, the usual case)."""
+        move its cursor when one is given (one statement when it is editable, the usual case).
+
+        `then` is the caller's change, sent with the mark (see `_run_then_all`); it must hold
+        the same condition itself (`_IF_EDITABLE`), so it changes nothing when the assessment
+        is not editable. Its rows are returned."""
         self._answers.pop(assessment_id, None)  # the caller changes them next
         changes: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
         sets = "".join(f"{name} = ?, " for name in changes)
         stamp = now()
-        changed = await self._run(
+        mark = (
             f"UPDATE assessments SET {sets}updated_at = ? WHERE id = ? AND status IN (?, ?)",
             (*changes.values(), stamp, assessment_id, *EDITABLE),
         )
+        rows: list[Row] = []
+        if then is None:
+            changed = await self._run(*mark)
+        else:
+            changed, rows = await self._run_then_all(mark, then)
         kept = self._assessments.get(assessment_id)
         if changed and kept is not None:  # as it now stands, without reading it again
             self._assessments[assessment_id] = replace(kept, updated_at=from_text(stamp), **changes)
         if changed:
-            return
+            return rows
         self._assessments.pop(assessment_id, None)
         row = await self._one("SELECT status FROM assessments WHERE id = ?", (assessment_id,))
         if row is None:
@@ -788,16 +840,10 @@ class SqliteTransaction:
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
         kept = self._answers.get(assessment_id)
-        await self._editable(assessment_id, cursor=code)
-        row = await self._returning(
-            "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (assessment_id, code) DO UPDATE SET"
-            " value = excluded.value, answered_by = excluded.answered_by,"
-            f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}",
-            (assessment_id, code, value, person_id, now()),
-        )
+        params = (assessment_id, code, value, person_id, now(), assessment_id, *EDITABLE)
+        rows = await self._editable(assessment_id, cursor=code, then=(self.PUT_ANSWER, params))
         if kept is not None:  # the answers read before, with this one as it now stands
-            self._answers[assessment_id] = dict(sorted({**kept, code: _answer(row)}.items()))
+            self._answers[assessment_id] = dict(sorted({**kept, code: _answer(rows[0])}.items()))
 
     async def append_evidence(
         self, assessment_id: int, code: str, text: str, person_id: int
@@ -1061,18 +1107,21 @@ class SqliteTransaction:
         )
         return None if row is None else int(row["message_id"])
 
-    async def set_live_keyboard(self, channel: str, chat_id: str, message_id: int | None) -> None:
-        if message_id is None:
-            await self._run(
-                "DELETE FROM live_keyboards WHERE channel = ? AND chat_id = ?", (channel, chat_id)
+    async def set_live_keyboards(self, channel: str, marks: Mapping[str, int | None]) -> None:
+        stamp = now()
+        gone = [(channel, chat) for chat, message in marks.items() if message is None]
+        live = [(channel, chat, message, stamp) for chat, message in marks.items() if message]
+        if gone:
+            await self._run_many(
+                "DELETE FROM live_keyboards WHERE channel = ? AND chat_id = ?", gone
             )
-            return
-        await self._run(
-            "INSERT INTO live_keyboards (channel, chat_id, message_id, updated_at)"
-            " VALUES (?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
-            " message_id = excluded.message_id, updated_at = excluded.updated_at",
-            (channel, chat_id, message_id, now()),
-        )
+        if live:
+            await self._run_many(
+                "INSERT INTO live_keyboards (channel, chat_id, message_id, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (channel, chat_id) DO UPDATE SET"
+                " message_id = excluded.message_id, updated_at = excluded.updated_at",
+                live,
+            )
 
     # --- the event log ----------------------------------------------------------------------
 

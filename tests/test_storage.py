@@ -271,6 +271,40 @@ async def test_roles_and_statuses_are_checked(repo: Repository) -> None:
             await tx.set_status(assessment.id + 100, "submitted", person.id)
 
 
+async def test_a_submitted_assessment_keeps_its_answers_and_its_cursor(repo: Repository) -> None:
+    """The answer and the assessment's mark are sent together: refused, neither is written,
+    even when the caller goes on with its transaction."""
+    _, person, assessment = await _seeded(repo)
+    async with repo.transaction() as tx:
+        await tx.put_answer(assessment.id, "1a", "10", person.id)
+        await tx.set_status(assessment.id, "submitted", person.id)
+    async with repo.transaction() as tx:
+        before = await tx.get_assessment_by_id(assessment.id)
+        with pytest.raises(ConstraintError, match="not editable"):
+            await tx.put_answer(assessment.id, "1a", "3", person.id)
+        with pytest.raises(ConstraintError, match="not editable"):
+            await tx.put_answer(assessment.id, "1b", "3", person.id)
+    async with repo.transaction() as tx:
+        answers = await tx.answers(assessment.id)
+        after = await tx.get_assessment_by_id(assessment.id)
+    assert {code: answer.value for code, answer in answers.items()} == {"1a": "10"}
+    assert before is not None and after is not None
+    assert (after.cursor, after.updated_at) == (before.cursor, before.updated_at)
+
+
+async def test_live_keyboards_of_many_chats_are_kept_and_forgotten_together(
+    repo: Repository,
+) -> None:
+    async with repo.transaction() as tx:
+        await tx.set_live_keyboards("telegram", {str(chat): 100 + chat for chat in range(300)})
+    async with repo.transaction() as tx:
+        await tx.set_live_keyboards("telegram", {"0": None, "1": 7, "unknown": None})
+    async with repo.snapshot() as tx:
+        kept = [await tx.live_keyboard("telegram", chat) for chat in ("0", "1", "2", "299")]
+        other = await tx.live_keyboard("zalo", "2")
+    assert kept == [None, 7, 102, 399] and other is None
+
+
 # --- durability and transactions ----------------------------------------------------------
 
 
