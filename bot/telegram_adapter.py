@@ -366,7 +366,7 @@ async def deliver(
         for part in parts:
             if part.keyboard is not None:
                 await _strip(bot, chat_id, chat_data.get(_KEYBOARD), pressed)
-            sent = await bot.send_message(chat_id, part.text, reply_markup=part.keyboard)
+            sent = await bot.send_message(chat_id, part.text, api_kwargs=_markup(part))
             _remember_keyboard(chat_data, sent.message_id, part)
             chat_data[_LAST] = sent.message_id
         if reply.files:
@@ -386,6 +386,11 @@ def _current_is_last(context: Context, pressed: Message | None) -> bool:
         and live == chat_data.get(_LAST)
         and (pressed is None or pressed.message_id != live)
     )
+
+
+def _markup(part: Outgoing) -> dict[str, Any] | None:
+    """The part's keyboard as the Bot API's `reply_markup` (see bot.telegram_render)."""
+    return None if part.keyboard is None else {"reply_markup": part.keyboard}
 
 
 def _remember_keyboard(chat_data: dict[Any, Any], message_id: int, part: Outgoing) -> None:
@@ -416,7 +421,7 @@ async def _edit(bot: Bot, pressed: Message, part: Outgoing) -> bool:
             part.text,
             chat_id=pressed.chat_id,
             message_id=pressed.message_id,
-            reply_markup=part.keyboard,
+            api_kwargs=_markup(part),
         )
     except BadRequest as exc:
         if "not modified" in str(exc).lower():
@@ -465,7 +470,7 @@ class TelegramChannel:
     async def send(self, chat_id: str, replies: Sequence[Reply]) -> None:
         for reply in replies:
             for part in messages(reply):
-                await self.bot.send_message(int(chat_id), part.text, reply_markup=part.keyboard)
+                await self.bot.send_message(int(chat_id), part.text, api_kwargs=_markup(part))
             await send_files(self.bot, int(chat_id), reply.files)
         chat_data = self.chat_data.get(int(chat_id))
         if chat_data is not None:  # the live question is no longer the last message
