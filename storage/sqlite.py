@@ -229,7 +229,7 @@ _UPSERT_CHAT = (
 )
 
 
-# Written with the assessment's mark in one wait (`SqliteTransaction._run_then_all`), so it
+# Written with the assessment's mark in one wait (`SqliteTransaction._all_then_run`), so it
 # checks for itself that the assessment is still editable: then it changes nothing otherwise.
 _IF_EDITABLE = "EXISTS (SELECT 1 FROM assessments WHERE id = ? AND status IN (?, ?))"
 _PUT_ANSWER = (
@@ -385,25 +385,28 @@ class SqliteTransaction:
         self._write()
         return await self._one(sql, params)
 
-    async def _run_then_all(
-        self, write: tuple[str, Params], query: tuple[str, Params]
-    ) -> tuple[int, list[Row]]:
-        """A write (the rows it changed), then a statement with rows (them).
+    async def _all_then_run(
+        self, change: tuple[str, Params], mark: tuple[str, Params]
+    ) -> tuple[list[Row], int]:
+        """A change with RETURNING (its rows), then a write (the rows it changed).
 
         aiosqlite runs a connection's calls on its one thread in the order they were queued,
         so both are queued at once: the turn, which holds the write connection meanwhile,
         waits for the event loop to hand it a result once instead of twice (under load that
-        wait is the loop's round through every other chat's work)."""
+        wait is the loop's round through every other chat's work). The change goes first:
+        should SQLite roll the transaction back at it (a full disk), the write queued behind it
+        runs outside any transaction, so it must be one whose effect the turn's rerun writes
+        again anyway (the assessment's mark: its cursor and the time)."""
         conn = self._write()
         with _translated():
-            done, rows = await asyncio.gather(
-                conn.execute(*write), conn.execute_fetchall(*query), return_exceptions=True
+            rows, done = await asyncio.gather(
+                conn.execute_fetchall(*change), conn.execute(*mark), return_exceptions=True
             )
-            for outcome in (done, rows):
+            for outcome in (rows, done):
                 if isinstance(outcome, BaseException):
                     raise outcome
         assert isinstance(done, aiosqlite.Cursor) and not isinstance(rows, BaseException)
-        return done.rowcount, list(rows)
+        return list(rows), done.rowcount
 
     async def _editable(
         self,
@@ -415,7 +418,7 @@ class SqliteTransaction:
         staff and leaders saw must stay what it was); else mark the assessment as changed, and
         move its cursor when one is given (one statement when it is editable, the usual case).
 
-        `then` is the caller's change, sent with the mark (see `_run_then_all`); it must hold
+        `then` is the caller's change, sent with the mark (see `_all_then_run`); it must hold
         the same condition itself (`_IF_EDITABLE`), so it changes nothing when the assessment
         is not editable. Its rows are returned."""
         self._answers.pop(assessment_id, None)  # the caller changes them next
@@ -430,7 +433,7 @@ class SqliteTransaction:
         if then is None:
             changed = await self._run(*mark)
         else:
-            changed, rows = await self._run_then_all(mark, then)
+            rows, changed = await self._all_then_run(then, mark)
         kept = self._assessments.get(assessment_id)
         if changed and kept is not None:  # as it now stands, without reading it again
             self._assessments[assessment_id] = replace(kept, updated_at=from_text(stamp), **changes)

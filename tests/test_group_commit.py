@@ -92,6 +92,45 @@ async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it
     assert len(confirmed) < len(codes)  # the batch the interrupt hit was lost, and said so
 
 
+async def test_an_answer_rolled_back_beside_its_mark_is_neither_confirmed_nor_stored(
+    tmp_path: Path,
+) -> None:
+    """An answer is queued with its assessment's mark in one wait; SQLite rolling the whole
+    transaction back at the answer (an interrupt) fails that batch, and the mark queued behind
+    it runs on its own without harm: the next transactions commit normally."""
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    assessment, person = await _assessment(repo)
+    calls = {"n": 0}
+
+    def interrupt_once() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 1 else 0
+
+    async def poisoned() -> bool:
+        try:
+            async with repo.transaction() as tx:
+                await repo._conn.set_progress_handler(interrupt_once, 1)
+                await tx.put_answer(assessment, "poison", "1", person)
+        except StorageError:
+            return False
+        finally:
+            await repo._conn.set_progress_handler(None, 1)
+        return True
+
+    codes = [f"c{i}" for i in range(8)]
+    jobs = [_write(repo, assessment, person, code, code) for code in codes[:4]]
+    jobs += [poisoned(), *(_write(repo, assessment, person, code, code) for code in codes[4:])]
+    outcomes = await asyncio.gather(*jobs)
+    assert await _write(repo, assessment, person, "after", "sau sự cố")
+    await repo.close()
+
+    names = [*codes[:4], "poison", *codes[4:]]
+    confirmed = {name for name, ok in zip(names, outcomes, strict=True) if ok}
+    assert calls["n"] >= 1 and "poison" not in confirmed
+    assert confirmed | {"after"} == set(_stored(path))
+
+
 async def test_a_commit_that_fails_confirms_nobody_of_its_batch(tmp_path: Path) -> None:
     """A COMMIT refused by the database (a deferred foreign key here) leaves nothing behind,
     and every transaction that waited for it hears so."""
