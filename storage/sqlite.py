@@ -229,8 +229,8 @@ _UPSERT_CHAT = (
 )
 
 
-# Written with the assessment's mark in one wait (`SqliteTransaction._all_then_run`), so it
-# checks for itself that the assessment is still editable: then it changes nothing otherwise.
+# Sent with the assessment's mark in one wait (`SqliteTransaction._all_then_run`), the answer
+# checks for itself that the assessment is editable: otherwise it changes nothing.
 _IF_EDITABLE = "EXISTS (SELECT 1 FROM assessments WHERE id = ? AND status IN (?, ?))"
 _PUT_ANSWER = (
     "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
@@ -1113,7 +1113,11 @@ class SqliteTransaction:
     async def set_live_keyboards(self, channel: str, marks: Mapping[str, int | None]) -> None:
         stamp = now()
         gone = [(channel, chat) for chat, message in marks.items() if message is None]
-        live = [(channel, chat, message, stamp) for chat, message in marks.items() if message]
+        live = [
+            (channel, chat, message, stamp)
+            for chat, message in marks.items()
+            if message is not None
+        ]
         if gone:
             await self._run_many(
                 "DELETE FROM live_keyboards WHERE channel = ? AND chat_id = ?", gone
