@@ -264,11 +264,11 @@ class PostgresTransaction(SqliteTransaction):
             rows = await conn.fetch(_dollars(sql), *params)
         return cast(list[Row], rows)
 
-    async def _all_then_run(
-        self, change: tuple[str, tuple[Any, ...]], mark: tuple[str, tuple[Any, ...]]
-    ) -> tuple[list[Row], int]:
+    async def _run_then_all(
+        self, write: tuple[str, tuple[Any, ...]], query: tuple[str, tuple[Any, ...]]
+    ) -> tuple[int, list[Row]]:
         """One after the other: an asyncpg connection runs one statement at a time."""
-        return await self._all(*change), await self._run(*mark)
+        return await self._run(*write), await self._all(*query)
 
     async def lock_chat(self, channel: str, chat_id: str) -> None:
         """Wait for the chat's turn. Before the transaction begins, a session lock (released

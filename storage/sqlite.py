@@ -229,12 +229,14 @@ _UPSERT_CHAT = (
 )
 
 
-# Sent with the assessment's mark in one wait (`SqliteTransaction._all_then_run`), the answer
-# checks for itself that the assessment is editable: otherwise it changes nothing.
-_IF_EDITABLE = "EXISTS (SELECT 1 FROM assessments WHERE id = ? AND status IN (?, ?))"
+# Sent with the assessment's mark in one wait (`SqliteTransaction._run_then_all`), the answer is
+# written only if the assessment carries that mark (its `updated_at` is the mark's moment): not
+# when the assessment is not editable (the mark changed nothing), nor when SQLite rolled the
+# whole transaction back at the mark (the answer, queued behind it, then runs on its own).
+_IF_MARKED = "EXISTS (SELECT 1 FROM assessments WHERE id = ? AND updated_at = ?)"
 _PUT_ANSWER = (
     "INSERT INTO answers (assessment_id, code, value, answered_by, answered_at)"
-    f" SELECT ?, ?, ?, ?, ? WHERE {_IF_EDITABLE} ON CONFLICT (assessment_id, code) DO UPDATE SET"
+    f" SELECT ?, ?, ?, ?, ? WHERE {_IF_MARKED} ON CONFLICT (assessment_id, code) DO UPDATE SET"
     " value = excluded.value, answered_by = excluded.answered_by,"
     f" answered_at = excluded.answered_at RETURNING {_ANSWER_COLS}"
 )
@@ -385,46 +387,46 @@ class SqliteTransaction:
         self._write()
         return await self._one(sql, params)
 
-    async def _all_then_run(
-        self, change: tuple[str, Params], mark: tuple[str, Params]
-    ) -> tuple[list[Row], int]:
-        """A change with RETURNING (its rows), then a write (the rows it changed).
+    async def _run_then_all(
+        self, write: tuple[str, Params], query: tuple[str, Params]
+    ) -> tuple[int, list[Row]]:
+        """A write (the rows it changed), then a statement with rows (them).
 
         aiosqlite runs a connection's calls on its one thread in the order they were queued,
         so both are queued at once: the turn, which holds the write connection meanwhile,
         waits for the event loop to hand it a result once instead of twice (under load that
-        wait is the loop's round through every other chat's work). The change goes first:
-        should SQLite roll the transaction back at it (a full disk), the write queued behind it
-        runs outside any transaction, so it must be one whose effect the turn's rerun writes
-        again anyway (the assessment's mark: its cursor and the time)."""
+        wait is the loop's round through every other chat's work). Should SQLite roll the
+        transaction back at the write (a full disk, an interrupt), the query queued behind it
+        runs outside any transaction: it must then change nothing (see `_IF_MARKED`)."""
         conn = self._write()
         with _translated():
-            rows, done = await asyncio.gather(
-                conn.execute_fetchall(*change), conn.execute(*mark), return_exceptions=True
+            done, rows = await asyncio.gather(
+                conn.execute(*write), conn.execute_fetchall(*query), return_exceptions=True
             )
-            for outcome in (rows, done):
+            for outcome in (done, rows):
                 if isinstance(outcome, BaseException):
                     raise outcome
         assert isinstance(done, aiosqlite.Cursor) and not isinstance(rows, BaseException)
-        return list(rows), done.rowcount
+        return done.rowcount, list(rows)
 
     async def _editable(
         self,
         assessment_id: int,
         cursor: str | None = None,
         then: tuple[str, Params] | None = None,
+        stamp: str | None = None,
     ) -> list[Row]:
         """Refuse a change to the answers of a submitted or approved assessment (the report
         staff and leaders saw must stay what it was); else mark the assessment as changed, and
         move its cursor when one is given (one statement when it is editable, the usual case).
 
-        `then` is the caller's change, sent with the mark (see `_all_then_run`); it must hold
-        the same condition itself (`_IF_EDITABLE`), so it changes nothing when the assessment
-        is not editable. Its rows are returned."""
+        `then` is the caller's change, sent with the mark (see `_run_then_all`); it must hold
+        `_IF_MARKED` for the mark's `stamp` (the caller's moment), so it changes nothing when
+        the mark did not happen. Its rows are returned."""
         self._answers.pop(assessment_id, None)  # the caller changes them next
         changes: dict[str, Any] = {} if cursor is None else {"cursor": cursor}
         sets = "".join(f"{name} = ?, " for name in changes)
-        stamp = now()
+        stamp = stamp or now()
         mark = (
             f"UPDATE assessments SET {sets}updated_at = ? WHERE id = ? AND status IN (?, ?)",
             (*changes.values(), stamp, assessment_id, *EDITABLE),
@@ -433,7 +435,7 @@ class SqliteTransaction:
         if then is None:
             changed = await self._run(*mark)
         else:
-            rows, changed = await self._all_then_run(then, mark)
+            changed, rows = await self._run_then_all(mark, then)
         kept = self._assessments.get(assessment_id)
         if changed and kept is not None:  # as it now stands, without reading it again
             self._assessments[assessment_id] = replace(kept, updated_at=from_text(stamp), **changes)
@@ -843,8 +845,12 @@ class SqliteTransaction:
 
     async def put_answer(self, assessment_id: int, code: str, value: str, person_id: int) -> None:
         kept = self._answers.get(assessment_id)
-        params = (assessment_id, code, value, person_id, now(), assessment_id, *EDITABLE)
-        rows = await self._editable(assessment_id, cursor=code, then=(self.PUT_ANSWER, params))
+        stamp = now()  # the mark's moment, and the answer's
+        insert = (
+            self.PUT_ANSWER,
+            (assessment_id, code, value, person_id, stamp, assessment_id, stamp),
+        )
+        rows = await self._editable(assessment_id, cursor=code, then=insert, stamp=stamp)
         if kept is not None:  # the answers read before, with this one as it now stands
             self._answers[assessment_id] = dict(sorted({**kept, code: _answer(rows[0])}.items()))
 

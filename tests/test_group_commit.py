@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -92,25 +92,58 @@ async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it
     assert len(confirmed) < len(codes)  # the batch the interrupt hit was lost, and said so
 
 
-async def test_an_answer_rolled_back_beside_its_mark_is_neither_confirmed_nor_stored(
+def _interrupt_once() -> Callable[[], int]:
+    """A progress handler that interrupts the statement running when it is first called."""
+    calls = {"n": 0}
+
+    def handler() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 1 else 0
+
+    return handler
+
+
+def _marks(path: Path) -> list[tuple[str, str]]:
+    """Each assessment's cursor and change time, read by an outsider."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return conn.execute("SELECT cursor, updated_at FROM assessments ORDER BY id").fetchall()
+
+
+async def test_an_answer_sent_with_its_mark_leaves_nothing_when_sqlite_rolls_back(
     tmp_path: Path,
 ) -> None:
-    """An answer is queued with its assessment's mark in one wait; SQLite rolling the whole
-    transaction back at the answer (an interrupt) fails that batch, and the mark queued behind
-    it runs on its own without harm: the next transactions commit normally."""
+    """An answer is queued with its assessment's mark (cursor and time) in one wait. SQLite
+    rolling the whole transaction back at the first of the two (an interrupt here, a full disk
+    elsewhere) leaves the second to run outside any transaction: neither may be stored."""
     path = tmp_path / "db.sqlite3"
     repo = await SqliteRepository.open(path)
     assessment, person = await _assessment(repo)
-    calls = {"n": 0}
+    assert await _write(repo, assessment, person, "1a", "Kế hoạch số 12/KH")
+    before = _marks(path)
+    with pytest.raises(StorageError):
+        async with repo.transaction() as tx:
+            await repo._conn.set_progress_handler(_interrupt_once(), 1)
+            await tx.put_answer(assessment, "1b", "7", person)
+    await repo._conn.set_progress_handler(None, 1)
+    assert set(_stored(path)) == {"1a"} and _marks(path) == before
+    assert await _write(repo, assessment, person, "2a", "sau sự cố")  # it goes on
+    await repo.close()
+    assert set(_stored(path)) == {"1a", "2a"} and _marks(path)[0][0] == "2a"
 
-    def interrupt_once() -> int:
-        calls["n"] += 1
-        return 1 if calls["n"] == 1 else 0
+
+async def test_an_answer_rolled_back_in_a_batch_is_neither_confirmed_nor_stored(
+    tmp_path: Path,
+) -> None:
+    """The same inside a batch: the batch fails and says so, the transactions after it
+    commit normally."""
+    path = tmp_path / "db.sqlite3"
+    repo = await SqliteRepository.open(path)
+    assessment, person = await _assessment(repo)
 
     async def poisoned() -> bool:
         try:
             async with repo.transaction() as tx:
-                await repo._conn.set_progress_handler(interrupt_once, 1)
+                await repo._conn.set_progress_handler(_interrupt_once(), 1)
                 await tx.put_answer(assessment, "poison", "1", person)
         except StorageError:
             return False
@@ -127,7 +160,7 @@ async def test_an_answer_rolled_back_beside_its_mark_is_neither_confirmed_nor_st
 
     names = [*codes[:4], "poison", *codes[4:]]
     confirmed = {name for name, ok in zip(names, outcomes, strict=True) if ok}
-    assert calls["n"] >= 1 and "poison" not in confirmed
+    assert "poison" not in confirmed
     assert confirmed | {"after"} == set(_stored(path))
 
 
