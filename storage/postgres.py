@@ -21,8 +21,8 @@ The same contract as `storage.sqlite` (`storage.base`), for a deployment past on
   against the turns.
 
 The rows are stored as SQLite stores them (ISO-8601 UTC text timestamps, 0/1 flags, JSON as
-text), so the statements of `storage.sqlite` that both dialects read alike are reused from its
-transaction class, and `python -m storage copy` moves rows between the two unchanged. Each
+text), so the statements both dialects read alike are `storage.sql`'s, shared with SQLite, and
+`python -m storage copy` moves rows between the two unchanged. Each
 transaction commits on its own (no group commit: PostgreSQL's own WAL writer groups fsyncs).
 """
 
@@ -56,14 +56,14 @@ from storage.base import (
     Unit,
 )
 from storage.migrate import apply_postgres_migrations
-from storage.sqlite import (
+from storage.sql import (
     _ASSESSMENT_COLS,
     _INSERT_EVENT,
     _INSERT_UPDATE,
     _PERSON_COLS,
     _UPSERT_CHAT,
     Row,
-    SqliteTransaction,
+    SqlTransaction,
     _chat,
     _outbox,
     now,
@@ -192,9 +192,9 @@ _BEGIN = "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL enable_seqscan = off"
 _BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"  # takes no predicate lock
 
 
-class PostgresTransaction(SqliteTransaction):
+class PostgresTransaction(SqlTransaction):
     """`storage.base.Transaction` on one asyncpg connection. The statements both dialects read
-    alike are `SqliteTransaction`'s, sent with `$n` placeholders; the few that differ are
+    alike are `storage.sql.SqlTransaction`'s, sent with `$n` placeholders; the few that differ are
     below. The transaction begins at its first statement, after the chat's lock if any."""
 
     TURN_START = _PG_TURN_START
