@@ -94,6 +94,25 @@ def split_answer(spec: LeafSpec, text: str) -> tuple[Answer, str]:
         return answer, text[match.end() :].strip()
 
 
+# The answers the word choices of a question stand for (the scores' choices carry theirs).
+_CHOICE_ANSWERS: dict[str, bool | str] = {"o:yes": True, "o:no": False, "o:na": "na"}
+
+
+def _chosen_with_evidence(ctx: Ctx, spec: LeafSpec, text: str) -> tuple[Answer, str] | None:
+    """A shown choice named by its number or words, then the evidence ("1 - Kế hoạch số
+    12/KH-UBND"): the numbers the question's choices and its hint give; None otherwise."""
+    match = _EVIDENCE_AFTER.search(text)
+    if match is None or match.start() == 0:
+        return None
+    raw = _CHOICE_ANSWERS.get(ctx.shown_value(word_form(text[: match.start()])) or "")
+    if raw is None:
+        return None
+    try:
+        return parse_answer(spec, raw), text[match.end() :].strip()
+    except AnswerError:
+        return None
+
+
 class Ask(Screen):
     """One indicator (or one item of 3a): its text, maximum or threshold, and how to answer.
 
@@ -156,7 +175,7 @@ class Ask(Screen):
         loaded = await require(ctx)
         if value.startswith("a:"):
             return await navigate(ctx, value[2:], loaded.q, self._code(ctx))
-        raw = {"o:yes": True, "o:no": False, "o:na": "na"}.get(value)
+        raw = _CHOICE_ANSWERS.get(value)
         if value.startswith("s:"):
             raw = value[2:]
         offer = False
@@ -177,11 +196,15 @@ class Ask(Screen):
         loaded = await require(ctx)
         if fold(word_form(text)) == fold(t("word.done")):  # the old habit: nothing to finish
             return [prefixed(t("ask.no_done_needed"), await self.prompt(ctx))]
+        spec = loaded.q.specs[self._code(ctx)]
         try:
-            answer, evidence = split_answer(loaded.q.specs[self._code(ctx)], text)
+            answer, evidence = split_answer(spec, text)
         except AnswerError as exc:
-            ctx.chat.data["_hint"] = True  # a wrong input: the command words help now
-            return [prefixed(exc.message(), await self.prompt(ctx))]  # one message, not two
+            chosen = _chosen_with_evidence(ctx, spec, text)
+            if chosen is None:
+                ctx.chat.data["_hint"] = True  # a wrong input: the command words help now
+                return [prefixed(exc.message(), await self.prompt(ctx))]  # one message, not two
+            answer, evidence = chosen
         if evidence:
             record = (await ctx.tx.answers(loaded.assessment.id)).get(self._code(ctx))
             kept = len(record.evidence) if record is not None else 0

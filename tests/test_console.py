@@ -127,7 +127,8 @@ def test_a_supervisor_in_the_console_gets_the_page_on_this_machine(tmp_path: Pat
 
 def test_a_registration_left_midway_goes_on_where_it_stopped(tmp_path: Path) -> None:
     """End of input after the unit's name: the next run asks the unit's kind (the step left),
-    not the welcome again, so the console's "làm tiếp đúng chỗ" holds for a registration too."""
+    not the welcome again, so the console's "làm tiếp từ chỗ đơn vị đang dừng" holds for a
+    registration too."""
     db = tmp_path / "unit.sqlite3"
     first = console(db, "lan", ["1", "Trường Tiểu học Phổ Ninh"])
     assert first.returncode == 0, first.stderr

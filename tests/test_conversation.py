@@ -157,6 +157,26 @@ async def test_evidence_with_the_answer_and_answers_never_kept_as_evidence(
     assert (answers["1.2"].value, answers["1.3"].value) == ("có", "không")
 
 
+async def test_a_yes_no_answer_by_its_number_takes_the_evidence_after_it(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    """The hint says "trả lời 1 hoặc “có”": "1 - …" is "có - …", and "2 - …" is "không - …"."""
+    lan = ChatUser(make_engine(date(2025, 2, 1)), "lan")
+    await register_unit(lan, "Phòng Tư pháp huyện Sa Thầy", CO_QUAN)
+    await lan.press("Bắt đầu đánh giá năm 2024")
+    text = await lan.say("1 - Kế hoạch số 12/KH-UBND ngày 05/01/2024")
+    assert "Đã lưu 1.1: Có (đạt), kèm minh chứng" in text
+    text = await lan.say("2: chưa có nghị quyết")
+    assert "Đã lưu 1.2: Không (chưa đạt), kèm minh chứng" in text
+    text = await lan.say("7 - Kế hoạch số 13/KH-UBND")  # no such choice: nothing saved
+    assert "1 hoặc “có” (đạt), 2 hoặc “không” (chưa đạt)" in text
+    async with lan.engine.repository.transaction() as tx:
+        answers = await tx.answers(1)
+    assert answers["1.1"].evidence == "Kế hoạch số 12/KH-UBND ngày 05/01/2024"
+    assert (answers["1.2"].value, answers["1.2"].evidence) == ("không", "chưa có nghị quyết")
+    assert "1.3" not in answers
+
+
 # --- the shape of the flow ------------------------------------------------------------------
 
 

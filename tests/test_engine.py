@@ -106,7 +106,7 @@ async def test_full_tt24_assessment_by_counts(engine: Engine) -> None:
         if code == "2.1":
             assert "31/32 = 96,9% (đạt, yêu cầu tối thiểu 90%)" in lan.text
         if code == "2.5":
-            assert "28/32 = 87,5% (không đạt" in lan.text
+            assert "28/32 = 87,5% (chưa đạt" in lan.text
     assert "2.5 không đạt" in lan.text
     assert "cần thêm 1 thành viên đạt" in lan.text
     assert "Chưa đủ điều kiện công nhận: không đạt 2.5" in lan.text
