@@ -64,7 +64,7 @@ from templates.report import (
     render_report,
     summary_text,
 )
-from templates.text import t
+from templates.text import os_reason, t
 
 FULL_KEYS = (
     "framework",
@@ -383,7 +383,7 @@ def _write(report: ReportData, out: Path) -> Path:
     try:
         return render_report(report, out)
     except OSError as exc:
-        raise CliError(t("report.write_failed", path=out, detail=exc.strerror or exc)) from exc
+        raise CliError(t("report.write_failed", path=out, detail=os_reason(exc))) from exc
 
 
 def dossier_suffix(report: ReportData) -> str:
@@ -403,7 +403,7 @@ def _write_dossier(report: ReportData, folder: Path) -> list[Path]:
             path = folder / document.name
             written.append(write_whole(path, _writer(document.content)))
     except OSError as exc:
-        raise CliError(t("report.write_failed", path=folder, detail=exc.strerror or exc)) from exc
+        raise CliError(t("report.write_failed", path=folder, detail=os_reason(exc))) from exc
     if "to-trinh" not in dossier_kinds(report):
         print(t("report.dossier_no_request", level=report.level), file=sys.stderr)
     return written

@@ -35,7 +35,7 @@ from rubric.loader import (
 from rubric.model import Framework, Kind
 from rubric.scoring import PointsResult, RecognitionResult, score_points
 from templates.formatting import format_percent
-from templates.text import t
+from templates.text import os_reason, t
 
 DEFAULT_KIND = "co-quan"
 
@@ -48,8 +48,14 @@ def read_answers_file(path: Path) -> dict[str, object]:
     """A YAML or JSON mapping of leaf code -> answer, keys as strings ("1.1" even if unquoted)."""
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    except OSError as exc:
+        raise CliError(t("cli.file_unreadable", path=path, detail=os_reason(exc))) from exc
+    except UnicodeDecodeError as exc:
+        raise CliError(t("cli.file_unreadable", path=path, detail=t("cli.not_utf8"))) from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        detail = t("cli.not_yaml", line=line)
         raise CliError(t("cli.file_unreadable", path=path, detail=detail)) from exc
     if not isinstance(data, dict):
         raise CliError(t("cli.file_not_mapping", path=path))

@@ -6,6 +6,7 @@ wording can be fixed (or a province's usage adopted) without touching logic.
 
 from __future__ import annotations
 
+import errno
 import re
 from functools import cache
 from importlib.resources import files
@@ -83,3 +84,11 @@ def render(name: str, /, **params: Any) -> str:
 
 def has(key: str) -> bool:
     return key in _catalogue()
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file could not be read or written, in Vietnamese: the system says it in English
+    ("[Errno 2] No such file or directory"); the common causes by their error number, else the
+    system's own text."""
+    key = f"os.{errno.errorcode.get(exc.errno or 0, '')}"
+    return t(key) if has(key) else (exc.strerror or str(exc))

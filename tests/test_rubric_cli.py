@@ -257,7 +257,17 @@ def test_an_unknown_unit_kind_is_refused(rubric_cli: Cli, tmp_path: Path) -> Non
 
 
 def test_a_missing_answers_file_is_refused(rubric_cli: Cli, tmp_path: Path) -> None:
-    assert_refused(rubric_cli("score", TT22, str(tmp_path / "absent.yaml")), "absent.yaml")
+    line = assert_refused(rubric_cli("score", TT22, str(tmp_path / "absent.yaml")), "absent.yaml")
+    assert "không có tệp hoặc thư mục này" in line and "Errno" not in line  # said in Vietnamese
+
+
+def test_an_answers_file_that_is_not_yaml_says_which_line(rubric_cli: Cli, tmp_path: Path) -> None:
+    broken = tmp_path / "answers.yaml"
+    broken.write_text('"1a": 8\n"1b": [9\n', encoding="utf-8")
+    line = assert_refused(rubric_cli("score", TT22, str(broken)), "answers.yaml")
+    assert "không phải YAML hoặc JSON hợp lệ (dòng" in line and "while" not in line
+    folder = assert_refused(rubric_cli("score", TT22, str(tmp_path)), str(tmp_path))
+    assert "đây là một thư mục" in folder
 
 
 # --- levels ---------------------------------------------------------------------------------------
