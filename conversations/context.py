@@ -99,6 +99,12 @@ class Ctx:
         self.chat.data["_scores"] = any(o.kind is ChoiceKind.SCORE for o in options)
         return Reply(text=text, choices=choices)
 
+    def shown_numbers(self) -> dict[str, int]:
+        """The number each numbered choice on screen is typed as, by its value (see below)."""
+        shown = self.chat.data.get("_shown") or []
+        options = [value for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
+        return {str(value): n for n, value in enumerate(options, 1)}
+
     def shown_value(self, typed: str) -> str | None:
         """The value of the shown choice that `typed` names: its number or its words.
 

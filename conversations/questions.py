@@ -98,6 +98,13 @@ def split_answer(spec: LeafSpec, text: str) -> tuple[Answer, str]:
 _CHOICE_ANSWERS: dict[str, bool | str] = {"o:yes": True, "o:no": False, "o:na": "na"}
 
 
+def _numbers(ctx: Ctx) -> dict[str, int]:
+    """The numbers the answers of the question on screen are typed as ("yes": 1, "no": 2…;
+    one more each when last year's answer is offered first)."""
+    shown = ctx.shown_numbers()
+    return {value[2:]: shown[value] for value in _CHOICE_ANSWERS if value in shown}
+
+
 def _chosen_with_evidence(ctx: Ctx, spec: LeafSpec, text: str) -> tuple[Answer, str] | None:
     """A shown choice named by its number or words, then the evidence ("1 - Kế hoạch số
     12/KH-UBND"): the numbers the question's choices and its hint give; None otherwise."""
@@ -189,7 +196,7 @@ class Ask(Screen):
         try:
             answer = parse_answer(loaded.q.specs[self._code(ctx)], raw)
         except AnswerError as exc:
-            return [Reply(exc.message()), await self.prompt(ctx)]
+            return [Reply(exc.message(numbers=_numbers(ctx))), await self.prompt(ctx)]
         return await self._accept(ctx, answer, offer_last_year=offer)
 
     async def on_text(self, ctx: Ctx, text: str) -> list[Reply]:
@@ -203,7 +210,8 @@ class Ask(Screen):
             chosen = _chosen_with_evidence(ctx, spec, text)
             if chosen is None:
                 ctx.chat.data["_hint"] = True  # a wrong input: the command words help now
-                return [prefixed(exc.message(), await self.prompt(ctx))]  # one message, not two
+                refusal = exc.message(numbers=_numbers(ctx))
+                return [prefixed(refusal, await self.prompt(ctx))]  # one message, not two
             answer, evidence = chosen
         if evidence:
             record = (await ctx.tx.answers(loaded.assessment.id)).get(self._code(ctx))

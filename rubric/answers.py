@@ -71,9 +71,10 @@ class AnswerError(ValueError):
         self.params = params
         super().__init__(self.message())
 
-    def message(self) -> str:
-        """The one-line Vietnamese explanation, naming the indicator and the problem."""
-        return t(f"answer.{self.reason}", code=self.code, **self.params)
+    def message(self, **context: Any) -> str:
+        """The one-line Vietnamese explanation, naming the indicator and the problem;
+        `context` is what the asker adds (a chat: the numbers its choices are typed as)."""
+        return t(f"answer.{self.reason}", code=self.code, **self.params, **context)
 
 
 _NA_WORDS = {"na", "n/a", "không áp dụng", "kad", "k/a"}

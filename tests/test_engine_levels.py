@@ -164,6 +164,23 @@ async def test_a_cap_tinh_school_gets_the_cap_tinh_list(
     assert "theo Thông tư 24/2023/TT-BGDĐT (cấp tỉnh): 14 câu hỏi" in text
 
 
+async def test_with_last_years_answer_first_the_hint_numbers_the_choices_as_shown(
+    make_engine: Callable[[date], Engine],
+) -> None:
+    """ "↺ Giữ như năm trước" is choice 1: a wrong answer's hint says 2 for “có”, and 2 is
+    what typing it gives."""
+    lan = ChatUser(make_engine(date(2025, 6, 1)), "lan")
+    await register_unit(lan, "Phòng Tư pháp huyện Sa Thầy", CO_QUAN)
+    await lan.command("danhgia 2024")
+    await lan.say("không")  # 1.1 in 2024
+    await lan.command("danhgia 2025")
+    await lan.press("Dùng câu trả lời năm trước")
+    text = await lan.say("đúng rồi")
+    assert "trả lời 2 hoặc “có” (đạt), 3 hoặc “không” (chưa đạt)" in text
+    text = await lan.say("2 - Kế hoạch số 3/KH-PTP ngày 08/01/2025")
+    assert "Đã lưu 1.1: Có (đạt), kèm minh chứng" in text
+
+
 async def test_a_new_year_starts_from_last_years_answers(
     make_engine: Callable[[date], Engine],
 ) -> None:

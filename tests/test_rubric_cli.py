@@ -256,6 +256,15 @@ def test_an_unknown_unit_kind_is_refused(rubric_cli: Cli, tmp_path: Path) -> Non
     assert "co-quan" in line  # says which kinds exist
 
 
+def test_a_wrong_yes_no_answer_names_the_words_a_file_takes(
+    rubric_cli: Cli, tmp_path: Path
+) -> None:
+    """A chat types 1 for “có”; a file does not: its refusal names only the words."""
+    run = rubric_cli("score", TT24, write(tmp_path, {**TT24_MET, "1.1": 1}))
+    line = assert_refused(run, "1.1", "“có” (đạt) hoặc “không” (chưa đạt)")
+    assert "1 hoặc" not in line
+
+
 def test_a_missing_answers_file_is_refused(rubric_cli: Cli, tmp_path: Path) -> None:
     line = assert_refused(rubric_cli("score", TT22, str(tmp_path / "absent.yaml")), "absent.yaml")
     assert "không có tệp hoặc thư mục này" in line and "Errno" not in line  # said in Vietnamese
