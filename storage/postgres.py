@@ -58,10 +58,7 @@ from storage.base import (
 from storage.migrate import apply_postgres_migrations
 from storage.sql import (
     _ASSESSMENT_COLS,
-    _INSERT_EVENT,
-    _INSERT_UPDATE,
     _PERSON_COLS,
-    _UPSERT_CHAT,
     Row,
     SqlTransaction,
     _chat,
@@ -211,8 +208,7 @@ class PostgresTransaction(SqlTransaction):
         exclusive: frozenset[str] = frozenset(),
         kept: KeptTurns | None = None,
     ) -> None:
-        super().__init__(cast(Any, conn), writable=writable)
-        self._pg: Any = conn
+        super().__init__(conn, writable=writable)
         self._begun = False
         self._chat_lock: int | None = None  # a session advisory lock to release at the end
         self._exclusive = exclusive  # channels this process alone runs
@@ -221,22 +217,8 @@ class PostgresTransaction(SqlTransaction):
 
     # --- the connection and its transaction -------------------------------------------------
 
-    def end(self) -> None:
-        super().end()
-        self._pg = None
-
-    def _live(self) -> Any:
-        if self._pg is None:
-            raise StorageError("the transaction is over: open a new one")
-        return self._pg
-
-    def _write(self) -> Any:
-        if not self._writable:
-            raise StorageError("a snapshot is read-only")
-        return self._live()
-
     async def _begin(self) -> Any:
-        conn = self._live()
+        conn = self._open()
         if not self._begun:
             with _translated():
                 await conn.execute(_BEGIN if self._writable else _BEGIN_SNAPSHOT)
@@ -275,11 +257,11 @@ class PostgresTransaction(SqlTransaction):
         by `finish`), so that the transaction's snapshot comes after the previous turn's
         commit; once it has begun (a caller that read first), a transaction lock."""
         key = _key(_CHAT_LOCKS, channel, chat_id)
-        conn = self._live()
+        conn = self._open()
         held = None if self._begun or self._kept is None else self._kept.take(key)
         if held is not None:  # the run again of a turn that collided: its place is kept
             await self._kept.release(conn)  # type: ignore[union-attr]
-            self._pg = self._connection = held
+            self._connection = held
             self._chat_lock = key
             return
         with _translated():
@@ -296,13 +278,8 @@ class PostgresTransaction(SqlTransaction):
             return  # nothing read, nothing written
         conn = await self._begin()
         with _translated():
-            if later.updates:
-                rows = [(*key, at) for key, at in later.updates.items()]
-                await conn.executemany(_dollars(_INSERT_UPDATE), rows)
-            if later.events:
-                await conn.executemany(_dollars(_INSERT_EVENT), later.events)
-            if later.chats:
-                await conn.executemany(_dollars(_UPSERT_CHAT), list(later.chats.values()))
+            for sql, rows in later.statements():
+                await conn.executemany(_dollars(sql), rows)
             status = await conn.execute("COMMIT")
         later.clear()
         if status != "COMMIT":  # a statement had failed: PostgreSQL rolled it all back
@@ -313,7 +290,7 @@ class PostgresTransaction(SqlTransaction):
         give back to the pool (clean), or None when it was kept: a turn that collided keeps
         its chat's lock for its run again (`KeptTurns`), or an event of the same chat waiting
         in another process would be applied before it, out of order."""
-        conn = self._pg
+        conn = self._connection
         if conn is None:
             return None
         with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
@@ -351,7 +328,7 @@ class PostgresTransaction(SqlTransaction):
             return await super().start_turn(channel, update_id, channel_user_id, display_name)
         key = (channel, update_id)
         with _translated():
-            row = await self._live().fetchrow(
+            row = await self._open().fetchrow(
                 _PG_OWN_ROWS, channel, update_id, channel, channel_user_id, channel, chat
             )
         if row["seen"] or key in self.later.updates:

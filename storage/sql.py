@@ -202,6 +202,16 @@ class _Later:
         self.chats.clear()
         self.updates.clear()
 
+    def statements(self) -> list[tuple[str, list[Params]]]:
+        """The held writes as statements, each with its rows (one `executemany` each)."""
+        held = [
+            # a plain INSERT: a duplicate would fail the batch, never hide
+            (_INSERT_UPDATE, [(*key, at) for key, at in self.updates.items()]),
+            (_INSERT_EVENT, list(self.events)),
+            (_UPSERT_CHAT, list(self.chats.values())),
+        ]
+        return [(sql, rows) for sql, rows in held if rows]
+
     def chat(self, key: tuple[str, str]) -> ChatState | None:
         """The chat as a transaction of this batch left it (a fresh copy), if one did."""
         row = self.chats.get(key)

@@ -38,10 +38,7 @@ from storage.base import (
 from storage.migrate import apply_migrations
 from storage.sql import (
     _ASSESSMENT_COLS,
-    _INSERT_EVENT,
-    _INSERT_UPDATE,
     _PERSON_COLS,
-    _UPSERT_CHAT,
     Params,
     Row,
     SqlTransaction,
@@ -100,13 +97,8 @@ _ASSESSMENT_AND_ANSWERS = (
 async def _write_held(later: _Later, conn: aiosqlite.Connection) -> None:
     """The batch's held writes, one `executemany` each (just before its COMMIT)."""
     with _translated():
-        if later.updates:  # a plain INSERT: a duplicate would fail the batch, never hide
-            rows = [(*key, at) for key, at in later.updates.items()]
-            await conn.executemany(_INSERT_UPDATE, rows)
-        if later.events:
-            await conn.executemany(_INSERT_EVENT, later.events)
-        if later.chats:
-            await conn.executemany(_UPSERT_CHAT, list(later.chats.values()))
+        for sql, rows in later.statements():
+            await conn.executemany(sql, rows)
     later.clear()
 
 
