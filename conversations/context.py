@@ -99,11 +99,14 @@ class Ctx:
         self.chat.data["_scores"] = any(o.kind is ChoiceKind.SCORE for o in options)
         return Reply(text=text, choices=choices)
 
+    def _numbered(self) -> list[str]:
+        """The values of the word options on screen, in order: the nth is typed as n."""
+        shown = self.chat.data.get("_shown") or []
+        return [str(value) for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
+
     def shown_numbers(self) -> dict[str, int]:
         """The number each numbered choice on screen is typed as, by its value (see below)."""
-        shown = self.chat.data.get("_shown") or []
-        options = [value for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
-        return {str(value): n for n, value in enumerate(options, 1)}
+        return {value: n for n, value in enumerate(self._numbered(), 1)}
 
     def shown_value(self, typed: str) -> str | None:
         """The value of the shown choice that `typed` names: its number or its words.
@@ -111,10 +114,10 @@ class Ctx:
         A number picks from the numbered word options, never from scores: where the choices are
         scores the number typed is the score itself (the screen reads it as text).
         """
-        shown = self.chat.data.get("_shown") or []
-        options = [value for _, value, kind, _ in shown if kind == ChoiceKind.OPTION.value]
         if typed.isdecimal() and not self.chat.data.get("_scores"):
+            options = self._numbered()
             return options[int(typed) - 1] if 1 <= int(typed) <= len(options) else None
+        shown = self.chat.data.get("_shown") or []
         folded = fold(typed)
         for label, value, _, word in shown:
             # "Cấp xã (trước 01/7/2025: cấp huyện)" is also typed as its words before "("
