@@ -50,6 +50,17 @@ async def _write(
     return True
 
 
+def _interrupt_once() -> Callable[[], int]:
+    """A progress handler that interrupts the statement running when it is first called."""
+    calls = {"n": 0}
+
+    def handler() -> int:
+        calls["n"] += 1
+        return 1 if calls["n"] == 1 else 0
+
+    return handler
+
+
 async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it(
     tmp_path: Path,
 ) -> None:
@@ -58,17 +69,12 @@ async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it
     path = tmp_path / "db.sqlite3"
     repo = await SqliteRepository.open(path)
     assessment, person = await _assessment(repo)
-    calls = {"n": 0}
-
-    def interrupt_once() -> int:
-        calls["n"] += 1
-        return 1 if calls["n"] == 1 else 0
 
     async def poisoned() -> bool:
         try:
             async with repo.transaction() as tx:
                 await tx.put_answer(assessment, "poison", "1", person)
-                await repo._conn.set_progress_handler(interrupt_once, 1)
+                await repo._conn.set_progress_handler(_interrupt_once(), 1)
                 await tx.append_evidence(assessment, "poison", "x" * 1000, person)
         except StorageError:
             return False
@@ -90,17 +96,6 @@ async def test_sqlite_rolling_back_the_whole_batch_fails_every_transaction_in_it
     assert "poison" not in confirmed and "poison" not in stored
     assert confirmed == set(stored)  # confirmed exactly when on disk
     assert len(confirmed) < len(codes)  # the batch the interrupt hit was lost, and said so
-
-
-def _interrupt_once() -> Callable[[], int]:
-    """A progress handler that interrupts the statement running when it is first called."""
-    calls = {"n": 0}
-
-    def handler() -> int:
-        calls["n"] += 1
-        return 1 if calls["n"] == 1 else 0
-
-    return handler
 
 
 def _marks(path: Path) -> list[tuple[str, str]]:
